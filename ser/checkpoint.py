@@ -1,0 +1,93 @@
+"""Self-describing model files: weights + labels + feature/model config, safe to load."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ser.config import (
+    FeatureConfig,
+    ModelConfig,
+    feature_config_from,
+    model_config_from,
+    to_plain,
+)
+from ser.errors import CheckpointError
+from ser.labels import EMOTIONS
+from ser.model import SerModel
+
+FORMAT = "ser-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model file: the model in eval mode plus what describes it."""
+
+    model: SerModel
+    labels: tuple[str, ...]
+    features: FeatureConfig
+    model_config: ModelConfig
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: SerModel,
+    labels: tuple[str, ...] = EMOTIONS,
+    meta: dict[str, Any] | None = None,
+    half: bool = False,
+) -> Path:
+    """Write the network weights and everything needed to rebuild the model."""
+    dtype = torch.float16 if half else torch.float32
+    state = {
+        k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().cpu())
+        for k, v in model.net.state_dict().items()
+    }
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "labels": list(labels),
+        "features": to_plain(model.frontend.config),
+        "model": to_plain(model.net.config),
+        "meta": dict(meta or {}),
+        "state_dict": state,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Load a ser checkpoint with weights_only=True; CheckpointError on anything wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # a malformed file can fail anywhere inside the unpickler
+        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt)") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a ser checkpoint (no '{FORMAT}' header)")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: written by a newer ser (format {payload['format_version']})"
+        )
+    try:
+        features = feature_config_from(payload["features"])
+        model_config = model_config_from(payload["model"])
+        model = SerModel(features, model_config)
+        state = {
+            k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
+        }
+        model.net.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: checkpoint does not match the ser model ({exc})") from exc
+    labels = tuple(payload["labels"])
+    if len(labels) != model_config.num_classes:
+        raise CheckpointError(
+            f"{path}: {len(labels)} labels for {model_config.num_classes} classes"
+        )
+    return Checkpoint(model.eval(), labels, features, model_config, dict(payload.get("meta", {})))

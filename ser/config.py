@@ -1,0 +1,78 @@
+"""Feature and model hyper-parameters; the defaults are the seed design."""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Log-mel front end: 16 kHz clips cut/padded to 5 s, resized to a 256 x 1024 image."""
+
+    sample_rate: int = 16000
+    clip_seconds: float = 5.0
+    n_fft: int = 1024
+    win_length: int = 768
+    hop_length: int = 64
+    n_mels: int = 256
+    f_min: float = 60.0
+    f_max: float = 8000.0
+    top_db: float = 60.0
+    noise_trim_db: float = 7.0
+    image_height: int = 256
+    image_width: int = 1024
+
+    @property
+    def clip_samples(self) -> int:
+        """Samples in one clip."""
+        return round(self.sample_rate * self.clip_seconds)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """CNN (1-32-64-128-256-512) + Transformer encoder (d512, 4 heads, ff 1024, 6 layers)."""
+
+    num_classes: int = 6
+    conv_channels: tuple[int, ...] = (32, 64, 128, 256, 512)
+    first_kernel: int = 7
+    kernel: int = 3
+    pools: tuple[tuple[int, int], ...] = ((4, 1), (4, 1), (4, 1), (2, 2), (2, 2))
+    num_heads: int = 4
+    ff_dim: int = 1024
+    num_layers: int = 6
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if len(self.pools) != len(self.conv_channels):
+            raise ValueError("model config: one pool per conv block is required")
+        if self.conv_channels[-1] % self.num_heads:
+            raise ValueError("model config: last conv channels must divide by num_heads")
+
+
+def to_plain(config: FeatureConfig | ModelConfig) -> dict[str, Any]:
+    """Dataclass to a dict of JSON/weights_only-safe values (tuples become lists)."""
+    return _listify(asdict(config))
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _listify(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_listify(v) for v in value]
+    return value
+
+
+def feature_config_from(data: dict[str, Any]) -> FeatureConfig:
+    """FeatureConfig from a plain dict, ignoring unknown keys."""
+    names = {f.name for f in fields(FeatureConfig)}
+    return FeatureConfig(**{k: v for k, v in data.items() if k in names})
+
+
+def model_config_from(data: dict[str, Any]) -> ModelConfig:
+    """ModelConfig from a plain dict (lists back to tuples), ignoring unknown keys."""
+    names = {f.name for f in fields(ModelConfig)}
+    kwargs = {k: v for k, v in data.items() if k in names}
+    if "conv_channels" in kwargs:
+        kwargs["conv_channels"] = tuple(int(c) for c in kwargs["conv_channels"])
+    if "pools" in kwargs:
+        kwargs["pools"] = tuple((int(a), int(b)) for a, b in kwargs["pools"])
+    return ModelConfig(**kwargs)

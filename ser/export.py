@@ -1,0 +1,115 @@
+"""`ser-export`: ONNX and TorchScript copies of a checkpoint, checked against PyTorch."""
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ser.bundle import resolve_checkpoint
+from ser.checkpoint import load_checkpoint
+from ser.cli_support import run_command
+from ser.errors import SerError
+from ser.model import SerModel
+
+PROG = "ser-export"
+TOLERANCE = 1e-3  # max |probability difference| accepted between exported and PyTorch
+
+
+def export_onnx(model: SerModel, example: torch.Tensor, path: Path) -> None:
+    """Waveform (batch, samples) -> logits, with a dynamic batch axis."""
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (example,),
+            str(path),
+            dynamo=True,
+            input_names=["waveform"],
+            output_names=["logits"],
+            dynamic_shapes={"waveform": {0: batch}},
+            verbose=False,
+        )
+
+
+def export_torchscript(model: SerModel, example: torch.Tensor, path: Path) -> None:
+    """Traced TorchScript module with the same waveform -> logits signature."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(model, example).save(str(path))
+
+
+def onnx_probabilities(path: Path, waveform: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"waveform": waveform})[0]
+    return torch.from_numpy(logits).softmax(-1).numpy()
+
+
+def torchscript_probabilities(path: Path, waveform: np.ndarray) -> np.ndarray:
+    module = torch.jit.load(str(path))
+    with torch.no_grad():
+        return module(torch.from_numpy(waveform)).softmax(-1).numpy()
+
+
+def export(checkpoint: str | None, output_dir: Path, formats: list[str]) -> dict[str, float]:
+    """Write the requested formats; returns the max probability difference per format."""
+    model = load_checkpoint(resolve_checkpoint(checkpoint)).model.float().eval()
+    samples = model.frontend.config.clip_samples
+    example = torch.randn(2, samples) * 0.1
+    check = (torch.randn(3, samples) * 0.1).numpy()
+    with torch.no_grad():
+        reference = model(torch.from_numpy(check)).softmax(-1).numpy()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    exporters = {
+        "onnx": (export_onnx, onnx_probabilities, "model.onnx"),
+        "torchscript": (export_torchscript, torchscript_probabilities, "model.torchscript.pt"),
+    }
+    differences = {}
+    for name in formats:
+        write, run, filename = exporters[name]
+        path = output_dir / filename
+        write(model, example, path)
+        differences[name] = float(np.abs(run(path, check) - reference).max())
+        status = "ok" if differences[name] <= TOLERANCE else "MISMATCH"
+        print(f"{name}: {path} (max |Δp| = {differences[name]:.2e}, {status})")
+    (output_dir / "export.json").write_text(
+        json.dumps(
+            {
+                "input": f"waveform float32 (batch, {samples}) at "
+                f"{model.frontend.config.sample_rate} Hz",
+                "output": "logits",
+                "max_probability_difference": differences,
+            },
+            indent=2,
+        )
+    )
+    return differences
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
+    parser.add_argument("--output-dir", type=Path, default=Path("export"))
+    parser.add_argument(
+        "--formats", default="onnx,torchscript", help="comma list: onnx,torchscript"
+    )
+    args = parser.parse_args(argv)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+
+    def body() -> int:
+        unknown = set(formats) - {"onnx", "torchscript"}
+        if unknown:
+            raise SerError(f"unknown export format(s): {', '.join(sorted(unknown))}")
+        differences = export(args.checkpoint, args.output_dir, formats)
+        if any(d > TOLERANCE for d in differences.values()):
+            raise SerError(f"exported model disagrees with PyTorch beyond {TOLERANCE}")
+        return 0
+
+    sys.exit(run_command(PROG, body))

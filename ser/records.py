@@ -1,0 +1,75 @@
+"""Row writers for CSV and JSON Lines, to a file or stdout, flushed per row."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ser.errors import SerError
+
+FORMATS = ("csv", "jsonl")
+
+
+def infer_format(target: str, explicit: str | None, default: str = "jsonl") -> str:
+    """The explicit format, else the target's extension (.csv/.jsonl/.json), else `default`."""
+    if explicit:
+        return explicit
+    suffix = Path(target).suffix.lower()
+    return {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}.get(suffix, default)
+
+
+def flatten(record: dict[str, Any]) -> dict[str, Any]:
+    """One level of nesting flattened: {'probs': {'sad': .1}} -> {'sad': .1}."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+class RecordWriter:
+    """Writes dict rows as CSV (header from the first row) or JSON Lines."""
+
+    def __init__(self, target: str, fmt: str | None = None) -> None:
+        self.target = target
+        self.format = infer_format(target, fmt)
+        self._csv: csv.DictWriter | None = None
+        if target == "-":
+            self._stream: TextIO = sys.stdout
+        else:
+            try:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+                self._stream = open(target, "w", newline="", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                raise SerError(f"cannot write output {target}: {exc.strerror or exc}") from exc
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one row and flush it."""
+        try:
+            if self.format == "csv":
+                row = flatten(record)
+                if self._csv is None:
+                    self._csv = csv.DictWriter(
+                        self._stream, fieldnames=list(row), extrasaction="ignore"
+                    )
+                    self._csv.writeheader()
+                self._csv.writerow(row)
+            else:
+                self._stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._stream.flush()
+        except OSError as exc:
+            raise SerError(f"cannot write output {self.target}: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        """Close the file (never stdout)."""
+        if self._stream is not sys.stdout:
+            self._stream.close()
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

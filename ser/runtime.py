@@ -1,0 +1,46 @@
+"""Device, precision and thread choices for inference."""
+
+import os
+from pathlib import Path
+
+import torch
+
+from ser.errors import SerError
+
+
+def select_device(choice: str = "auto") -> torch.device:
+    """'auto' -> CUDA when present, else CPU; 'cuda'/'gpu' fails clearly without a GPU."""
+    if choice in ("cuda", "gpu"):
+        if not torch.cuda.is_available():
+            raise SerError("--gpu was asked for but no CUDA GPU is available")
+        return torch.device("cuda")
+    if choice == "cpu":
+        return torch.device("cpu")
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bf16 dot products (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def select_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    """Compute dtype for the network: bf16 where the hardware runs it fast, else fp32."""
+    if precision == "fp32":
+        return torch.float32
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    return torch.bfloat16 if cpu_has_bf16() else torch.float32
+
+
+def leave_one_core() -> int:
+    """Intra-op threads that leave one core for audio capture and the UI."""
+    threads = max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(threads)
+    return threads

@@ -1,0 +1,1 @@
+"""Live audio: ring buffer, sources, sliding-window worker and timeline events."""

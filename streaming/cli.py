@@ -1,0 +1,114 @@
+"""`ser-live`: live emotion timeline from a microphone, or a file streamed as if it were one."""
+
+import argparse
+import sys
+
+from ser.cli_support import report_error, run_command
+from ser.errors import SerError
+from ser.predictor import Predictor
+from ser.records import FORMATS, RecordWriter
+from ser.runtime import leave_one_core
+from streaming.headless import run_headless
+from streaming.pipeline import LivePipeline
+from streaming.sources import (
+    AudioSource,
+    FileSource,
+    MicrophoneSource,
+    list_input_devices,
+    parse_device,
+)
+from streaming.worker import WorkerConfig
+
+PROG = "ser-live"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--device", help="input device index or name (default: system default)")
+    src.add_argument("--file", help="stream an audio file through the live path")
+    src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--realtime",
+        dest="realtime",
+        action="store_true",
+        default=None,
+        help="play --file at real speed (default with the TUI)",
+    )
+    pace.add_argument(
+        "--fast",
+        dest="realtime",
+        action="store_false",
+        help="process --file as fast as possible (default with --no-tui)",
+    )
+    p.add_argument("--hop", type=float, help="seconds between windows (default 0.5 live, 1 file)")
+    p.add_argument(
+        "--min-start",
+        type=float,
+        default=1.5,
+        help="seconds of audio before the first (padded) window",
+    )
+    p.add_argument("--checkpoint", help="model file (default: the shipped model)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    dev = p.add_mutually_exclusive_group()
+    dev.add_argument("--cpu", dest="compute", action="store_const", const="cpu")
+    dev.add_argument("--gpu", dest="compute", action="store_const", const="cuda")
+    p.set_defaults(compute="auto")
+    p.add_argument("--no-tui", action="store_true", help="write events instead of the TUI")
+    p.add_argument("--output", "-o", help="events file (.jsonl or .csv), or - for stdout")
+    p.add_argument("--format", choices=FORMATS, help="events format (default: from --output)")
+    p.add_argument("--record", help="save what was heard to this WAV/FLAC file")
+    return p.parse_args(argv)
+
+
+def print_devices() -> int:
+    for d in list_input_devices():
+        print(
+            f"{d['index']:>3}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
+            f"{d['default_samplerate']:.0f} Hz)"
+        )
+    return 0
+
+
+def build_source(args: argparse.Namespace) -> AudioSource:
+    if args.file:
+        source = FileSource(args.file, realtime=args.realtime)
+        if source.duration < 5.0:
+            print(
+                f"{PROG}: warning: {args.file} lasts {source.duration:.1f} s, shorter than "
+                "one 5 s window; it is classified zero-padded",
+                file=sys.stderr,
+            )
+        return source
+    return MicrophoneSource(parse_device(args.device))
+
+
+def live(args: argparse.Namespace) -> int:
+    if args.list_devices:
+        return print_devices()
+    if args.realtime is None:
+        args.realtime = not args.no_tui
+    hop = args.hop if args.hop is not None else (1.0 if args.file else 0.5)
+    if hop <= 0 or args.min_start <= 0:
+        raise SerError("--hop and --min-start must be positive")
+    predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
+    if predictor.device.type == "cpu":
+        leave_one_core()
+    writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
+    source = build_source(args)
+    pipeline = LivePipeline(source, predictor, WorkerConfig(hop, args.min_start), args.record)
+    if args.no_tui:
+        return run_headless(pipeline, writer, PROG)
+    from tui.app import LiveApp
+
+    app = LiveApp(pipeline, writer=writer)
+    app.run()
+    if app.error:
+        report_error(PROG, app.error)
+    return app.status_code
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    sys.exit(run_command(PROG, lambda: live(parse_args(argv))))

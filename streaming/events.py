@@ -1,0 +1,74 @@
+"""Timeline events published by the worker, and their JSON records."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WindowEvent:
+    """One analysed window: [start, end] in stream seconds, its class probabilities and flags."""
+
+    index: int
+    start: float
+    end: float
+    wall_time: float
+    probs: dict[str, float]
+    label: str | None  # None for silence: no emotion is claimed
+    confidence: float
+    speech: bool
+    smoothed: str | None
+    latency_ms: float
+    level_db: float
+    span_start: float  # start of the new audio this window adds (end - hop, or 0)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "type": "window",
+            "index": self.index,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "wall_time": round(self.wall_time, 3),
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "speech": self.speech,
+            "smoothed": self.smoothed,
+            "latency_ms": round(self.latency_ms, 1),
+            "level_db": round(self.level_db, 1),
+            "probs": {k: round(v, 4) for k, v in self.probs.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """The smoothed label changed at stream time `time` (None means silence)."""
+
+    time: float
+    wall_time: float
+    previous: str | None
+    label: str | None
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "type": "change",
+            "time": round(self.time, 3),
+            "wall_time": round(self.wall_time, 3),
+            "from": self.previous,
+            "to": self.label,
+        }
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """The run cannot go on: the source or the worker failed."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class EndEvent:
+    """The worker finished; nothing follows."""
+
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+Event = WindowEvent | ChangeEvent | ErrorEvent | EndEvent

@@ -1,0 +1,228 @@
+"""Audio sources that feed a ring buffer: a PortAudio microphone or a file played as one."""
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from ser.errors import AudioError, DeviceError
+from streaming.ring_buffer import RingBuffer
+
+RING_SECONDS = 30.0
+
+
+class AudioSource(ABC):
+    """Produces native-rate (frames, channels) float32 audio into `ring`."""
+
+    sample_rate: int
+    channels: int
+    ring: RingBuffer
+    description: str
+
+    def __init__(self) -> None:
+        self.finished = False  # no more audio will come
+        self.error: str | None = None  # why the source failed, if it did
+        self.paused = False
+        self.live_clock = True  # audio arrives at its own pace (False: as fast as consumed)
+
+    @abstractmethod
+    def start(self) -> None:
+        """Begin delivering audio."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop delivering audio and release the device or file."""
+
+    def check(self) -> None:  # noqa: B027 - optional hook, most sources need none
+        """Hook for the worker to detect a source that stopped delivering."""
+
+    def _make_ring(self) -> None:
+        self.ring = RingBuffer(round(self.sample_rate * RING_SECONDS), self.channels)
+
+
+class FileSource(AudioSource):
+    """A file read in blocks by libsndfile, paced in real time or as fast as the worker goes."""
+
+    def __init__(
+        self, path: str | Path, realtime: bool = True, block_seconds: float = 0.05
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise AudioError(f"{self.path}: no such file")
+        try:
+            self._file = sf.SoundFile(str(self.path))
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(
+                f"{self.path}: cannot read audio ({str(exc).splitlines()[0]})"
+            ) from exc
+        if self._file.frames == 0:
+            raise AudioError(f"{self.path}: contains no audio samples")
+        self.sample_rate = self._file.samplerate
+        self.channels = self._file.channels
+        self.duration = self._file.frames / self.sample_rate
+        self.realtime = realtime
+        self.live_clock = realtime
+        self.block_frames = max(1, round(block_seconds * self.sample_rate))
+        mode = "real time" if realtime else "fast"
+        self.description = (
+            f"file {self.path.name} ({self.sample_rate} Hz, {self.channels} ch, {mode})"
+        )
+        self._make_ring()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="file-source", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        sent = 0
+        clock = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                if self.paused:
+                    time.sleep(0.02)
+                    clock = time.monotonic() - sent / self.sample_rate
+                    continue
+                block = self._file.read(self.block_frames, dtype="float32", always_2d=True)
+                if block.shape[0] == 0:
+                    break
+                if not np.isfinite(block).all():
+                    self.error = f"{self.path}: contains NaN or infinite samples"
+                    break
+                if self.realtime:
+                    delay = clock + sent / self.sample_rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                while not self.ring.wait_free(block.shape[0], timeout=0.1):
+                    if self._stop.is_set():
+                        return
+                self.ring.write(block)
+                sent += block.shape[0]
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            self.error = f"{self.path}: read failed ({str(exc).splitlines()[0]})"
+        finally:
+            self._file.close()
+            self.finished = True
+
+
+def _sounddevice() -> Any:
+    """Import sounddevice lazily so file mode works without the PortAudio library."""
+    try:
+        import sounddevice
+    except OSError as exc:
+        raise DeviceError("PortAudio library not found (install libportaudio2)") from exc
+    return sounddevice
+
+
+def list_input_devices() -> list[dict[str, Any]]:
+    """Input-capable devices: index, name, host API, channels and default rate."""
+    sd = _sounddevice()
+    apis = sd.query_hostapis()
+    devices = [
+        {
+            "index": i,
+            "name": d["name"],
+            "hostapi": apis[d["hostapi"]]["name"],
+            "channels": d["max_input_channels"],
+            "default_samplerate": d["default_samplerate"],
+        }
+        for i, d in enumerate(sd.query_devices())
+        if d["max_input_channels"] > 0
+    ]
+    if not devices:
+        raise DeviceError("no audio input devices found")
+    return devices
+
+
+def parse_device(value: str | None) -> int | str | None:
+    """'3' -> 3, a name stays a name, None -> the default input device."""
+    if value is None:
+        return None
+    return int(value) if value.strip().isdigit() else value
+
+
+class MicrophoneSource(AudioSource):
+    """A PortAudio input stream at the device's native rate; the callback only copies."""
+
+    def __init__(
+        self,
+        device: int | str | None = None,
+        stall_seconds: float = 2.0,
+        block_seconds: float = 0.02,
+    ) -> None:
+        super().__init__()
+        sd = _sounddevice()
+        try:
+            info = sd.query_devices(device, "input")
+        except (ValueError, sd.PortAudioError) as exc:
+            raise DeviceError(f"input device {device!r}: {str(exc).splitlines()[0]}") from exc
+        self.device_index = info["index"]
+        self.sample_rate = round(info["default_samplerate"])
+        self.channels = min(int(info["max_input_channels"]), 2)
+        try:
+            sd.check_input_settings(
+                self.device_index, self.channels, "float32", None, self.sample_rate
+            )
+        except (ValueError, sd.PortAudioError) as exc:
+            raise DeviceError(
+                f"input device {info['name']!r} refuses "
+                f"{self.sample_rate} Hz x {self.channels} ch: {exc}"
+            ) from exc
+        self.description = (
+            f"mic [{self.device_index}] {info['name']} ({self.sample_rate} Hz, {self.channels} ch)"
+        )
+        self.stall_seconds = stall_seconds
+        self.overflows = 0
+        self._stopping = False
+        self._make_ring()
+        self._last_callback = time.monotonic()
+        try:
+            self._stream = sd.InputStream(
+                device=self.device_index,
+                samplerate=self.sample_rate,
+                channels=self.channels,
+                dtype="float32",
+                blocksize=round(block_seconds * self.sample_rate),
+                callback=self._callback,
+                finished_callback=self._finished,
+            )
+        except (ValueError, sd.PortAudioError) as exc:
+            raise DeviceError(f"cannot open input device {info['name']!r}: {exc}") from exc
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        self._last_callback = time.monotonic()
+        if status.input_overflow:
+            self.overflows += 1
+        if not self.paused:
+            self.ring.write(indata)
+
+    def _finished(self) -> None:
+        if not self._stopping:
+            self.error = "the input stream ended unexpectedly (device unplugged?)"
+        self.finished = True
+
+    def start(self) -> None:
+        self._last_callback = time.monotonic()
+        self._stream.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._stream.close(ignore_errors=True)
+        self.finished = True
+
+    def check(self) -> None:
+        """Flag a stream that stopped calling back (device gone or host stalled)."""
+        silent_for = time.monotonic() - self._last_callback
+        if not self.finished and silent_for > self.stall_seconds:
+            self.error = f"the input device stopped delivering audio for {silent_for:.1f} s"
+            self.finished = True

@@ -1,0 +1,197 @@
+"""The sliding-window worker: ring buffer -> shared preprocessing + model -> timeline events."""
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import soundfile as sf
+import torch
+from torchaudio.transforms import Resample
+
+from ser.errors import SerError
+from ser.features import fit_length
+from ser.predictor import Predictor
+from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, WindowEvent
+from streaming.postprocess import (
+    EnergyGate,
+    GateConfig,
+    LabelSmoother,
+    SmootherConfig,
+    level_dbfs,
+)
+from streaming.sources import AudioSource
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Hop between window ends, first-result delay, and batching when behind."""
+
+    hop_seconds: float = 0.5
+    min_start_seconds: float = 1.5
+    max_batch: int = 8
+    gate: GateConfig = field(default_factory=GateConfig)
+    smoother: SmootherConfig = field(default_factory=SmootherConfig)
+
+
+@dataclass
+class PendingWindow:
+    """A window chosen for the next batch: its frame range and estimated arrival time."""
+
+    start: int
+    end: int
+    span_start: int
+    arrival: float
+
+
+class WindowWorker(threading.Thread):
+    """Takes windows ending every hop (the first once `min_start_seconds` exist), batches them
+    when it falls behind, and publishes WindowEvent/ChangeEvent, then one EndEvent."""
+
+    def __init__(
+        self,
+        source: AudioSource,
+        predictor: Predictor,
+        config: WorkerConfig,
+        publish: Callable[[Event], None],
+        recorder: sf.SoundFile | None = None,
+    ) -> None:
+        super().__init__(name="window-worker", daemon=True)
+        self.source, self.predictor, self.config = source, predictor, config
+        self.publish, self.recorder = publish, recorder
+        rate = source.sample_rate
+        self.window = round(predictor.window_samples * rate / predictor.sample_rate)
+        self.hop = max(1, round(config.hop_seconds * rate))
+        first = max(1, math.ceil(config.min_start_seconds * rate / self.hop))
+        self._next_end = first * self.hop
+        self._last_end = 0
+        self._consumed = 0  # frames already passed to the gate and the recorder
+        self._gate = EnergyGate(rate, config.gate)
+        self._gate_frames = 0
+        self._smoother = LabelSmoother(predictor.labels, config.smoother)
+        self._smoothed: str | None = None
+        self._resample = (
+            Resample(rate, predictor.sample_rate) if rate != predictor.sample_rate else None
+        )
+        self._index = 0
+        self._stop = threading.Event()
+        self.busy_seconds = 0.0
+
+    def stop(self) -> None:
+        """Ask the loop to end after the batch in hand."""
+        self._stop.set()
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except SerError as exc:
+            self.publish(ErrorEvent(str(exc)))
+        except Exception as exc:  # the UI must hear of any failure, never a silent stop
+            self.publish(ErrorEvent(f"worker failed: {type(exc).__name__}: {exc}"))
+        finally:
+            if self.recorder is not None:
+                self.recorder.close()
+            ring = self.source.ring
+            self.publish(
+                EndEvent(
+                    {
+                        "audio_seconds": ring.written / self.source.sample_rate,
+                        "dropped_blocks": ring.dropped_blocks,
+                        "dropped_seconds": ring.dropped_frames / self.source.sample_rate,
+                        "busy_seconds": self.busy_seconds,
+                    }
+                )
+            )
+
+    def _loop(self) -> None:
+        ring = self.source.ring
+        while not self._stop.is_set():
+            finished = self.source.finished
+            batch = self._ready_windows()
+            if not batch:
+                if self.source.error:
+                    raise SerError(self.source.error)
+                if finished:
+                    if ring.written > self._last_end:
+                        self._process([self._window(ring.written, time.monotonic())])
+                    return
+                self.source.check()
+                ring.wait_written(self._next_end, timeout=0.1)
+                continue
+            self._process(batch)
+
+    def _window(self, end: int, arrival: float) -> PendingWindow:
+        span_start = max(self._last_end, end - self.hop) if self._last_end else 0
+        return PendingWindow(max(0, end - self.window), end, span_start, arrival)
+
+    def _ready_windows(self) -> list[PendingWindow]:
+        ring = self.source.ring
+        written, stamp, now = ring.written, ring.last_write_time, time.monotonic()
+        batch = []
+        while self._next_end <= written and len(batch) < self.config.max_batch:
+            # Live clock: when the window's last frame arrived. Fast files: when it was picked.
+            lag = (written - self._next_end) / self.source.sample_rate
+            arrival = stamp - lag if self.source.live_clock else now
+            batch.append(self._window(self._next_end, arrival))
+            self._last_end = self._next_end
+            self._next_end += self.hop
+        return batch
+
+    def _process(self, batch: list[PendingWindow]) -> None:
+        started = time.monotonic()
+        ring = self.source.ring
+        end = batch[-1].end
+        fresh = ring.read(self._consumed, end)
+        if self.recorder is not None:
+            self.recorder.write(fresh)
+        fresh_mono = fresh.mean(axis=1)
+        flags = self._gate.update(fresh_mono)
+        flags_offset, self._gate_frames = self._gate_frames, self._gate_frames + flags.size
+        consumed = self._consumed
+        clips = []
+        for w in batch:
+            mono = torch.from_numpy(ring.read(w.start, w.end).mean(axis=1))
+            if self._resample is not None:
+                mono = self._resample(mono)
+            clips.append(fit_length(mono, self.predictor.window_samples))
+        probs = self.predictor.probabilities(torch.stack(clips))
+        self._consumed = end
+        self._last_end = end
+        # Keep one window behind the last end: the final (tail) window may start there.
+        ring.release(max(0, self._last_end - self.window))
+        self.busy_seconds += time.monotonic() - started
+        frame = self._gate.frame
+        for w, p in zip(batch, probs, strict=True):
+            lo = max(0, w.span_start // frame - flags_offset)
+            hi = max(lo + 1, -(-w.end // frame) - flags_offset)
+            speech = bool(flags[lo:hi].any()) if flags.size else False
+            span = fresh_mono[max(0, w.span_start - consumed) : w.end - consumed]
+            self._emit(w, p, speech, level_dbfs(span))
+
+    def _emit(self, w: PendingWindow, probs: np.ndarray, speech: bool, level: float) -> None:
+        rate = self.source.sample_rate
+        labels = self.predictor.labels
+        smoothed = self._smoother.update(probs if speech else None)
+        now = time.monotonic()
+        top = int(probs.argmax())
+        event = WindowEvent(
+            index=self._index,
+            start=w.start / rate,
+            end=w.end / rate,
+            wall_time=time.time(),
+            probs={name: float(v) for name, v in zip(labels, probs, strict=True)},
+            label=labels[top] if speech else None,
+            confidence=float(probs[top]),
+            speech=speech,
+            smoothed=smoothed,
+            latency_ms=max(0.0, (now - w.arrival) * 1000),
+            level_db=level,
+            span_start=w.span_start / rate,
+        )
+        self._index += 1
+        self.publish(event)
+        if smoothed != self._smoothed:
+            self.publish(ChangeEvent(w.end / rate, event.wall_time, self._smoothed, smoothed))
+            self._smoothed = smoothed

@@ -1,0 +1,62 @@
+"""Shared fixtures: a tiny random checkpoint, synthetic corpora and audio files."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import synth
+
+from ser.checkpoint import save_checkpoint
+from ser.config import FeatureConfig, model_config_from
+from ser.model import SerModel
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SER_SHARED_DATA", ROOT.parent / "shared" / "data"))
+TINY_MODEL = yaml.safe_load((ROOT / "training" / "conf" / "model" / "tiny.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> SerModel:
+    import torch
+
+    torch.manual_seed(0)
+    return SerModel(FeatureConfig(), model_config_from(TINY_MODEL)).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_model: SerModel) -> Path:
+    """A randomly initialised tiny model file (the product loads it like any checkpoint)."""
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", tiny_model)
+
+
+@pytest.fixture(scope="session")
+def cremad_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth.make_cremad(tmp_path_factory.mktemp("cremad"))
+
+
+@pytest.fixture(scope="session")
+def ravdess_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth.make_ravdess(tmp_path_factory.mktemp("ravdess"))
+
+
+@pytest.fixture(scope="session")
+def segmented_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """16 kHz mono: 3 s silence, 4 s tone, 3 s silence, 4 s noise, 2 s silence (16 s)."""
+    return synth.write(tmp_path_factory.mktemp("audio") / "segments.wav", synth.segments())
+
+
+def cli_env() -> dict[str, str]:
+    """Environment for command subprocesses: quiet, offline, one thread."""
+    env = dict(os.environ)
+    env.update({"WANDB_MODE": "offline", "WANDB_SILENT": "true", "OMP_NUM_THREADS": "1"})
+    return env
+
+
+def script(name: str) -> str:
+    """Path of an installed console script beside this interpreter."""
+    return str(Path(sys.executable).parent / name)

@@ -1,0 +1,120 @@
+"""ser-live end to end on files, and one-line errors for bad input."""
+
+import json
+import subprocess
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import synth
+from conftest import cli_env, script
+
+
+def live(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [script("ser-live"), *args],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_file_no_tui_to_stdout_covers_file(
+    tmp_path: Path, tiny_checkpoint: Path, segmented_wav: Path
+) -> None:
+    result = live(
+        [
+            "--file",
+            str(segmented_wav),
+            "--no-tui",
+            "--output",
+            "-",
+            "--checkpoint",
+            str(tiny_checkpoint),
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    windows = [r for r in records if r["type"] == "window"]
+    ends = [w["end"] for w in windows]
+    assert ends == sorted(ends) and len(set(ends)) == len(ends)
+    assert ends[-1] == 16.0 and windows[0]["end"] <= 2.0
+    assert all(w["wall_time"] >= v["wall_time"] for v, w in pairwise(windows))
+    keys = {"start", "end", "wall_time", "probs", "label", "confidence", "speech", "smoothed"}
+    assert keys <= set(windows[0])
+    assert {r["type"] for r in records} == {"window", "change", "summary"}
+    summary = records[-1]
+    assert summary["type"] == "summary" and summary["windows"] == len(windows)
+    assert summary["dropped_blocks"] == 0 and summary["audio_seconds"] == 16.0
+    assert 0.3 < summary["share"]["silence"] < 0.7
+    assert "p95" in summary["latency_ms"] and "real time" in result.stderr
+
+
+def test_csv_output_and_recording(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    stereo = np.stack([synth.tone(300, 6.0, 44100)] * 2, axis=1)
+    path = synth.write(tmp_path / "in.flac", stereo, 44100)
+    out, rec = tmp_path / "events.csv", tmp_path / "heard.wav"
+    result = live(
+        [
+            "--file",
+            str(path),
+            "--no-tui",
+            "--output",
+            str(out),
+            "--record",
+            str(rec),
+            "--hop",
+            "0.5",
+            "--checkpoint",
+            str(tiny_checkpoint),
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    header = out.read_text().splitlines()[0].split(",")
+    assert header[:3] == ["type", "index", "start"] and "anger" in header
+    import soundfile as sf
+
+    heard, rate = sf.read(rec)
+    assert rate == 44100 and heard.shape == stereo.shape
+    assert np.allclose(heard, stereo, atol=1e-4)
+
+
+def test_bad_inputs_one_line_nonzero(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    good = synth.write(tmp_path / "good.wav", synth.tone(300, 2.0))
+    ckpt = ["--checkpoint", str(tiny_checkpoint)]
+    cases = [
+        (["--file", str(tmp_path / "missing.wav"), "--no-tui", *ckpt], "no such file"),
+        (["--file", str(empty), "--no-tui", *ckpt], "cannot read audio"),
+        (
+            ["--file", str(good), "--no-tui", "--output", "/proc/nope/x.jsonl", *ckpt],
+            "cannot write output",
+        ),
+        (
+            ["--file", str(good), "--no-tui", "--checkpoint", str(tmp_path / "none.pt")],
+            "checkpoint not found",
+        ),
+        (["--device", "no-such-device-xyz", "--no-tui", *ckpt], "device"),
+        (["--file", str(good), "--hop", "0", "--no-tui", *ckpt], "must be positive"),
+    ]
+    for args, phrase in cases:
+        result = live(args, tmp_path)
+        assert result.returncode != 0, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ser-live: error: "), result.stderr
+        assert phrase in lines[0]
+
+
+def test_short_file_warns_but_classifies(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    short = synth.write(tmp_path / "short.wav", synth.tone(300, 2.0))
+    result = live(
+        ["--file", str(short), "--no-tui", "--checkpoint", str(tiny_checkpoint)], tmp_path
+    )
+    assert result.returncode == 0
+    assert "shorter than one 5 s window" in result.stderr
+    assert any(json.loads(line)["type"] == "window" for line in result.stdout.splitlines())

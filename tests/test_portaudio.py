@@ -1,0 +1,98 @@
+"""Real PortAudio: espeak-ng speech played into a PulseAudio null sink, heard by ser-live."""
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import cli_env, script
+from pulse import missing_requirements, virtual_microphone
+
+pytestmark = pytest.mark.portaudio
+
+
+@pytest.fixture(scope="module")
+def microphone() -> str:
+    reason = missing_requirements()
+    if reason:
+        pytest.skip(f"PulseAudio virtual microphone unavailable: {reason}")
+    try:
+        with virtual_microphone() as sink:
+            yield sink
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"PulseAudio could not start: {exc}")
+
+
+def test_list_devices_shows_pulse(microphone: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [script("ser-live"), "--list-devices"],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pulse" in result.stdout
+
+
+def test_live_capture_of_spoken_audio(
+    microphone: str, tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    speech = tmp_path / "speech.wav"
+    subprocess.run(
+        [
+            "espeak-ng",
+            "-w",
+            str(speech),
+            "I am so angry about this. "
+            "Why would anyone do that. This is terrible news for all of us.",
+        ],
+        check=True,
+        timeout=60,
+    )
+    spoken_seconds = sf.info(str(speech)).duration
+    events, heard = tmp_path / "events.jsonl", tmp_path / "heard.wav"
+    proc = subprocess.Popen(
+        [
+            script("ser-live"),
+            "--device",
+            "pulse",
+            "--no-tui",
+            "--output",
+            str(events),
+            "--record",
+            str(heard),
+            "--checkpoint",
+            str(tiny_checkpoint),
+        ],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.2)
+        subprocess.run(["paplay", f"--device={microphone}", str(speech)], check=True, timeout=60)
+        time.sleep(1.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    windows = [r for r in records if r["type"] == "window"]
+    assert records[-1]["type"] == "summary" and records[-1]["dropped_blocks"] == 0
+    speech_windows = [w for w in windows if w["speech"]]
+    assert speech_windows and all(w["label"] for w in speech_windows)
+    assert not windows[0]["speech"]  # silence before playback carries no emotion
+    assert sum(1 for w in windows if w["speech"]) * 0.5 >= spoken_seconds * 0.5
+    audio, _ = sf.read(heard)
+    assert np.abs(audio).max() > 0.05  # the speech was recorded, not silence

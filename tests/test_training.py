@@ -1,0 +1,148 @@
+"""ser-train / ser-test / ser-predict end to end on a tiny synthetic corpus."""
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import cli_env, script
+
+TINY_TRAIN = [
+    "model=tiny",
+    "logging=none",
+    "training.augment=null",
+    "training.lr=3e-3",
+    "data.num_workers=0",
+    "data.batch_size=8",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+]
+
+
+def run(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        args, cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def epoch_losses(metrics_csv: Path) -> dict[int, float]:
+    losses: dict[int, list[float]] = {}
+    with metrics_csv.open() as handle:
+        for row in csv.DictReader(handle):
+            if row.get("train/loss"):
+                losses.setdefault(int(row["epoch"]), []).append(float(row["train/loss"]))
+    return {epoch: sum(v) / len(v) for epoch, v in losses.items()}
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory, cremad_root: Path) -> Path:
+    run_dir = tmp_path_factory.mktemp("run")
+    result = run(
+        [
+            script("ser-train"),
+            "data=cremad",
+            f"data.root={cremad_root}",
+            "trainer.max_epochs=4",
+            f"hydra.run.dir={run_dir}",
+            *TINY_TRAIN,
+        ],
+        cwd=run_dir,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
+def test_smoke_fit_loss_falls_and_writes_artefacts(trained_run: Path) -> None:
+    losses = epoch_losses(trained_run / "csv" / "metrics.csv")
+    assert len(losses) == 4
+    assert losses[3] < losses[0], losses
+    report = json.loads((trained_run / "report.json").read_text())
+    assert set(report["per_class"]) == {"anger", "disgust", "fear", "happy", "neutral", "sad"}
+    assert report["num_clips"] == 24  # two held-out actors x 12 clips
+    assert (trained_run / "confusion_matrix.png").stat().st_size > 0
+    assert (trained_run / "model.pt").is_file()
+
+
+def test_ser_test_on_trained_checkpoint(
+    trained_run: Path, cremad_root: Path, tmp_path: Path
+) -> None:
+    result = run(
+        [
+            script("ser-test"),
+            "--checkpoint",
+            str(trained_run / "model.pt"),
+            "--data",
+            "cremad",
+            "--root",
+            str(cremad_root),
+            "--output-dir",
+            str(tmp_path),
+            "--num-workers",
+            "0",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    original = json.loads((trained_run / "report.json").read_text())
+    assert report["accuracy"] == pytest.approx(original["accuracy"])
+    assert report["macro_f1"] == pytest.approx(original["macro_f1"])
+    matrix = json.loads((tmp_path / "confusion_matrix.json").read_text())
+    assert len(matrix["matrix"]) == 6 and (tmp_path / "confusion_matrix.png").is_file()
+    assert "macro-F1" in result.stdout
+
+
+def test_ser_predict_on_trained_checkpoint(trained_run: Path, cremad_root: Path) -> None:
+    result = run(
+        [
+            script("ser-predict"),
+            "--checkpoint",
+            str(trained_run / "model.pt"),
+            str(cremad_root / "AudioWAV"),
+            "--format",
+            "jsonl",
+        ],
+        cwd=trained_run,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 120 and {"path", "label", "anger", "sad"} <= set(rows[0])
+
+
+def test_missing_data_root_is_one_line(tmp_path: Path) -> None:
+    result = run(
+        [
+            script("ser-train"),
+            f"data.root={tmp_path / 'absent'}",
+            f"hydra.run.dir={tmp_path}",
+            *TINY_TRAIN,
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    assert "ser-train: error: RAVDESS data folder not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(tmp_path: Path, ravdess_root: Path) -> None:
+    result = run(
+        [
+            script("ser-train"),
+            "data=ravdess",
+            f"data.root={ravdess_root}",
+            "trainer.max_epochs=1",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "trainer.strategy=ddp",
+            f"hydra.run.dir={tmp_path}",
+            *TINY_TRAIN,
+        ],
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["num_clips"] == 36  # all six test actors, gathered across both ranks

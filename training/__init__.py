@@ -1,0 +1,1 @@
+"""Training and evaluation: corpora, speaker-independent splits, Lightning data and module."""

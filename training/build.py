@@ -1,0 +1,68 @@
+"""Objects built from the Hydra config: data module, Lightning module, loggers."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig, OmegaConf
+
+from ser.config import feature_config_from
+from ser.labels import EMOTIONS
+from training.datamodule import EmotionDataModule
+from training.module import EmotionClassifier
+
+
+def plain(node: Any) -> Any:
+    """OmegaConf node to plain Python containers (None stays None)."""
+    return OmegaConf.to_container(node, resolve=True) if node is not None else None
+
+
+def datamodule_from_config(cfg: DictConfig) -> EmotionDataModule:
+    """The data module for `cfg.data`, with roots resolved against the launch folder."""
+    extra = [
+        {"corpus": e["corpus"], "root": to_absolute_path(e["root"])}
+        for e in plain(cfg.data.extra_train) or []
+    ]
+    return EmotionDataModule(
+        corpus=cfg.data.corpus,
+        root=to_absolute_path(cfg.data.root),
+        split=plain(cfg.data.split),
+        features=feature_config_from(plain(cfg.features)),
+        extra_train=extra,
+        augment=plain(cfg.training.get("augment")),
+        batch_size=cfg.data.batch_size,
+        num_workers=cfg.data.num_workers,
+    )
+
+
+def module_from_config(cfg: DictConfig) -> EmotionClassifier:
+    """A fresh classifier with the configured network and optimiser settings."""
+    t = cfg.training
+    return EmotionClassifier(
+        features=plain(cfg.features),
+        model=plain(cfg.model),
+        labels=list(EMOTIONS),
+        lr=t.lr,
+        weight_decay=t.weight_decay,
+        focal_gamma=t.focal_gamma,
+        label_smoothing=t.label_smoothing,
+        plateau_factor=t.plateau_factor,
+        plateau_patience=t.plateau_patience,
+    )
+
+
+def loggers_from_config(cfg: DictConfig, run_dir: Path) -> list:
+    """CSV metrics always; wandb (offline by default) when `logging.wandb` is true."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    loggers: list = [CSVLogger(save_dir=str(run_dir), name="csv", version="")]
+    if cfg.logging.wandb:
+        from lightning.pytorch.loggers import WandbLogger
+
+        os.environ.setdefault("WANDB_MODE", cfg.logging.get("mode", "offline"))
+        os.environ.setdefault("WANDB_SILENT", "true")
+        loggers.append(
+            WandbLogger(project=cfg.logging.project, save_dir=str(run_dir), config=plain(cfg))
+        )
+    return loggers

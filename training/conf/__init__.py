@@ -1,0 +1,1 @@
+"""Hydra configuration for ser-train and ser-test."""

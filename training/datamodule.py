@@ -1,0 +1,94 @@
+"""LightningDataModule: corpus scan, speaker-independent split, class weights, loaders."""
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from ser.config import FeatureConfig
+from ser.labels import EMOTIONS
+from training.augment import build_augment
+from training.corpora import Utterance, scan
+from training.dataset import ClipDataset
+from training.splits import Split, check_split, split_by_fixed_speakers, split_by_speaker_fraction
+
+
+def make_split(items: list[Utterance], cfg: dict[str, Any]) -> Split:
+    """A Split from config: `kind: fixed` (named speakers) or `kind: fraction`."""
+    if cfg["kind"] == "fixed":
+        split = split_by_fixed_speakers(
+            items, list(cfg["val_speakers"]), list(cfg["test_speakers"])
+        )
+    else:
+        split = split_by_speaker_fraction(
+            items, cfg["val_fraction"], cfg["test_fraction"], seed=cfg.get("seed", 0)
+        )
+    check_split(split)
+    return split
+
+
+def class_weights(items: list[Utterance], num_classes: int = len(EMOTIONS)) -> torch.Tensor:
+    """Inverse-frequency weights from the training labels, mean 1 over present classes."""
+    counts = torch.bincount(torch.tensor([u.label for u in items]), minlength=num_classes).float()
+    weights = torch.where(counts > 0, counts.sum() / (num_classes * counts.clamp(min=1)), 0.0)
+    return weights / weights[counts > 0].mean()
+
+
+class EmotionDataModule(L.LightningDataModule):
+    """Train/val/test loaders over one corpus (plus optional extra training corpora)."""
+
+    def __init__(
+        self,
+        corpus: str,
+        root: str,
+        split: dict[str, Any],
+        features: FeatureConfig = FeatureConfig(),
+        extra_train: list[dict[str, str]] | None = None,
+        augment: dict[str, Any] | None = None,
+        batch_size: int = 16,
+        num_workers: int = 2,
+    ) -> None:
+        super().__init__()
+        self.corpus, self.root, self.split_cfg = corpus, root, split
+        self.features = features
+        self.extra_train = extra_train or []
+        self.augment_cfg = augment
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.eval_stage = "test"  # which split test_dataloader serves (ser-test --split val)
+        self.split: Split | None = None
+        self.class_weights: torch.Tensor | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.split is not None:
+            return
+        split = make_split(scan(self.corpus, self.root), self.split_cfg)
+        extra = [u for source in self.extra_train for u in scan(source["corpus"], source["root"])]
+        self.split = Split(split.train + extra, split.val, split.test)
+        self.class_weights = class_weights(self.split.train)
+
+    def _loader(self, items: list[Utterance], train: bool) -> DataLoader:
+        dataset = ClipDataset(
+            items,
+            self.features.sample_rate,
+            self.features.clip_samples,
+            augment=build_augment(self.augment_cfg) if train else None,
+            random_crop=train,
+        )
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=train,
+            drop_last=train and len(items) > self.batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.split.train, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.split.val, train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(getattr(self.split, self.eval_stage), train=False)

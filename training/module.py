@@ -1,0 +1,144 @@
+"""LightningModule: the shared SerModel, focal loss, Adam + plateau schedule, metrics."""
+
+from typing import Any
+
+import lightning as L
+import torch
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+
+from ser.checkpoint import Checkpoint
+from ser.config import FeatureConfig, ModelConfig, feature_config_from, model_config_from, to_plain
+from ser.labels import EMOTIONS
+from ser.model import SerModel
+from training.losses import FocalLoss
+
+
+def _stage_metrics(num_classes: int) -> MetricCollection:
+    return MetricCollection(
+        {
+            "acc": MulticlassAccuracy(num_classes, average="micro"),
+            "f1": MulticlassF1Score(num_classes, average="macro"),
+        }
+    )
+
+
+class EmotionClassifier(L.LightningModule):
+    """Wraps SerModel (waveform -> logits) for training and evaluation."""
+
+    def __init__(
+        self,
+        features: dict[str, Any] | None = None,
+        model: dict[str, Any] | None = None,
+        labels: list[str] | None = None,
+        lr: float = 3e-4,
+        weight_decay: float = 0.0,
+        focal_gamma: float = 2.0,
+        label_smoothing: float = 0.0,
+        plateau_factor: float = 0.5,
+        plateau_patience: int = 3,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.labels = tuple(labels or EMOTIONS)
+        feature_cfg = feature_config_from(features or {})
+        model_cfg = model_config_from({**(model or {}), "num_classes": len(self.labels)})
+        self.model = SerModel(feature_cfg, model_cfg)
+        n = len(self.labels)
+        self.loss = FocalLoss(n, focal_gamma, label_smoothing)
+        self.train_acc = MulticlassAccuracy(n, average="micro")
+        self.val_metrics = _stage_metrics(n).clone(prefix="val/")
+        self.test_metrics = _stage_metrics(n).clone(prefix="test/")
+        self.test_per_class = MetricCollection(
+            {
+                "precision": MulticlassPrecision(n, average="none"),
+                "recall": MulticlassRecall(n, average="none"),
+                "f1": MulticlassF1Score(n, average="none"),
+            }
+        )
+        self.test_confusion = MulticlassConfusionMatrix(n)
+        self.test_results: dict[str, Any] = {}
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Checkpoint) -> "EmotionClassifier":
+        """A module around the weights of a ser checkpoint (for ser-test)."""
+        module = cls(
+            features=to_plain(checkpoint.features),
+            model=to_plain(checkpoint.model_config),
+            labels=list(checkpoint.labels),
+        )
+        module.model.load_state_dict(checkpoint.model.state_dict())
+        return module
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        return self.model.frontend.config
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return self.model.net.config
+
+    def set_class_weights(self, weights: torch.Tensor) -> None:
+        """Loss weights computed from the training split."""
+        self.loss.weight.copy_(weights.to(self.loss.weight))
+
+    def on_fit_start(self) -> None:
+        weights = getattr(self.trainer.datamodule, "class_weights", None)
+        if weights is not None:
+            self.set_class_weights(weights)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.model(waveform)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+        waveform, target = batch
+        logits = self(waveform)
+        loss = self.loss(logits, target)
+        self.train_acc(logits, target)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(target))
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        waveform, target = batch
+        logits = self(waveform)
+        self.log("val/loss", self.loss(logits, target), sync_dist=True, batch_size=len(target))
+        self.val_metrics(logits, target)
+        self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(target))
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        waveform, target = batch
+        logits = self(waveform)
+        self.test_metrics(logits, target)
+        self.test_per_class.update(logits, target)
+        self.test_confusion.update(logits, target)
+        self.log_dict(self.test_metrics, batch_size=len(target))
+
+    def on_test_epoch_end(self) -> None:
+        per_class = {k: v.tolist() for k, v in self.test_per_class.compute().items()}
+        self.test_results = {
+            "per_class": {
+                label: {metric: per_class[metric][i] for metric in per_class}
+                for i, label in enumerate(self.labels)
+            },
+            "confusion_matrix": self.test_confusion.compute().tolist(),
+        }
+        self.test_per_class.reset()
+        self.test_confusion.reset()
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        optimizer = torch.optim.Adam(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max", factor=hp.plateau_factor, patience=hp.plateau_patience
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": "val/f1", "interval": "epoch"},
+        }

@@ -1,0 +1,92 @@
+"""`ser-train`: Lightning fit, test on the best checkpoint, ship a ser checkpoint + report."""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from omegaconf import DictConfig
+
+from ser.checkpoint import save_checkpoint
+from ser.cli_support import run_command
+from training.build import datamodule_from_config, loggers_from_config, module_from_config, plain
+from training.module import EmotionClassifier
+from training.report import build_report, format_report, write_report
+
+PROG = "ser-train"
+
+
+def fit_and_test(cfg: DictConfig) -> int:
+    """Fit with checkpointing on val macro-F1, then test the best checkpoint once."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = datamodule_from_config(cfg)
+    module = module_from_config(cfg)
+    checkpoints = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="epoch{epoch:03d}-valf1{val/f1:.4f}",
+        auto_insert_metric_name=False,
+        monitor="val/f1",
+        mode="max",
+        save_top_k=cfg.training.save_top_k,
+        save_last=True,
+    )
+    callbacks = [
+        checkpoints,
+        EarlyStopping(monitor="val/f1", mode="max", patience=cfg.training.early_stopping_patience),
+        LearningRateMonitor(logging_interval="epoch"),
+    ]
+    trainer = L.Trainer(
+        **plain(cfg.trainer),
+        default_root_dir=str(run_dir),
+        callbacks=callbacks,
+        logger=loggers_from_config(cfg, run_dir),
+    )
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume)
+    fit_seconds = time.perf_counter() - started
+    best = checkpoints.best_model_path or checkpoints.last_model_path
+    metrics = trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+    if not trainer.is_global_zero:
+        return 0
+    best_module = EmotionClassifier.load_from_checkpoint(best, map_location="cpu")
+    info = {
+        "checkpoint": str(run_dir / "model.pt"),
+        "corpus": cfg.data.corpus,
+        "test_speakers": sorted(datamodule.split.speakers("test")),
+        "epochs_trained": trainer.current_epoch,
+        "best_val_f1": float(checkpoints.best_model_score or 0.0),
+        "fit_seconds": round(fit_seconds, 1),
+    }
+    report = build_report(metrics, module.test_results, **info)
+    save_checkpoint(
+        run_dir / "model.pt",
+        best_module.model,
+        best_module.labels,
+        meta={
+            "report": {k: report[k] for k in ("accuracy", "macro_f1")},
+            "train": {**info, "config": plain(cfg)},
+        },
+    )
+    write_report(report, run_dir)
+    print(format_report(report))
+    print(f"model: {run_dir / 'model.pt'}\nreport: {run_dir / 'report.json'}")
+    (run_dir / "train_summary.json").write_text(json.dumps(info, indent=2))
+    return 0
+
+
+@hydra.main(config_path="conf", config_name="config", version_base="1.3")
+def train(cfg: DictConfig) -> None:
+    """Hydra task: run and turn user errors into one line and a non-zero exit."""
+    code = run_command(PROG, lambda: fit_and_test(cfg))
+    if code:
+        sys.exit(code)
+
+
+def main() -> None:
+    """Console entry point."""
+    train()
