@@ -6,6 +6,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 SINK = "ser_test_sink"
 TOOLS = ("pulseaudio", "pactl", "pacat", "paplay", "espeak-ng")
@@ -37,9 +38,17 @@ def _sink_ready() -> bool:
     return bool(latency) and int(latency[0]) < 100_000
 
 
+@dataclass
+class VirtualMicrophone:
+    """The null sink to play into, and whether this process started the daemon."""
+
+    sink: str
+    own_daemon: bool
+
+
 @contextmanager
-def virtual_microphone() -> Iterator[str]:
-    """Start (or reuse) a PulseAudio daemon with a null sink; yields the sink name.
+def virtual_microphone() -> Iterator[VirtualMicrophone]:
+    """Start (or reuse) a PulseAudio daemon with a null sink.
 
     A silent low-latency "keeper" stream keeps the sink running; without it the first
     capture stalls for about 2 s.
@@ -96,7 +105,7 @@ def virtual_microphone() -> Iterator[str]:
             if _sink_ready():
                 break
             time.sleep(0.1)
-        yield SINK
+        yield VirtualMicrophone(SINK, started_daemon)
     finally:
         keeper.terminate()
         keeper.wait(timeout=5)

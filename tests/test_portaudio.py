@@ -10,24 +10,24 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import cli_env, script
-from pulse import missing_requirements, virtual_microphone
+from pulse import VirtualMicrophone, missing_requirements, virtual_microphone
 
 pytestmark = pytest.mark.portaudio
 
 
 @pytest.fixture(scope="module")
-def microphone() -> str:
+def microphone() -> VirtualMicrophone:
     reason = missing_requirements()
     if reason:
         pytest.skip(f"PulseAudio virtual microphone unavailable: {reason}")
     try:
-        with virtual_microphone() as sink:
-            yield sink
+        with virtual_microphone() as mic:
+            yield mic
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         pytest.skip(f"PulseAudio could not start: {exc}")
 
 
-def test_list_devices_shows_pulse(microphone: str, tmp_path: Path) -> None:
+def test_list_devices_shows_pulse(microphone: VirtualMicrophone, tmp_path: Path) -> None:
     result = subprocess.run(
         [script("ser-live"), "--list-devices"],
         env=cli_env(),
@@ -41,7 +41,7 @@ def test_list_devices_shows_pulse(microphone: str, tmp_path: Path) -> None:
 
 
 def test_live_capture_of_spoken_audio(
-    microphone: str, tmp_path: Path, tiny_checkpoint: Path
+    microphone: VirtualMicrophone, tmp_path: Path, tiny_checkpoint: Path
 ) -> None:
     speech = tmp_path / "speech.wav"
     subprocess.run(
@@ -81,7 +81,9 @@ def test_live_capture_of_spoken_audio(
         while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read()
             time.sleep(0.2)
-        subprocess.run(["paplay", f"--device={microphone}", str(speech)], check=True, timeout=60)
+        subprocess.run(
+            ["paplay", f"--device={microphone.sink}", str(speech)], check=True, timeout=60
+        )
         time.sleep(1.5)
     finally:
         proc.send_signal(signal.SIGINT)
@@ -96,3 +98,40 @@ def test_live_capture_of_spoken_audio(
     assert sum(1 for w in windows if w["speech"]) * 0.5 >= spoken_seconds * 0.5
     audio, _ = sf.read(heard)
     assert np.abs(audio).max() > 0.05  # the speech was recorded, not silence
+
+
+def test_device_that_disappears_ends_with_one_error(
+    microphone: VirtualMicrophone, tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    """Runs last: stops the PulseAudio daemon under a running capture (an unplugged device)."""
+    if not microphone.own_daemon:
+        pytest.skip("PulseAudio was already running; not stopping someone else's daemon")
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [
+            script("ser-live"),
+            "--device",
+            "pulse",
+            "--no-tui",
+            "--output",
+            str(events),
+            "--checkpoint",
+            str(tiny_checkpoint),
+        ],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 60
+    while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    subprocess.run(["pulseaudio", "--kill"], capture_output=True, timeout=10, check=False)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    ours = [line for line in stderr.splitlines() if line.startswith("ser-live:")]
+    assert len(ours) == 1 and "ser-live: error: " in ours[0]
+    assert "Traceback" not in stderr
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    assert records[0]["type"] == "window" and records[-1]["type"] == "summary"

@@ -1,0 +1,169 @@
+"""`ser-bench`: per-window cost (eager fp32 vs fast path), file-mode throughput, live latency."""
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from ser.checkpoint import Checkpoint, load_checkpoint
+from ser.config import FeatureConfig, ModelConfig
+from ser.model import SerModel
+from ser.predictor import Predictor
+from ser.runtime import leave_one_core
+from streaming.events import WindowEvent
+from streaming.pipeline import LivePipeline
+from streaming.sources import FileSource
+from streaming.summary import SummaryBuilder
+from streaming.worker import WorkerConfig
+
+
+def model_checkpoint(path: str | None) -> tuple[Checkpoint, str]:
+    """The given checkpoint, else a randomly initialised seed model (cost is weight-free)."""
+    if path:
+        return load_checkpoint(path), path
+    torch.manual_seed(0)
+    return Checkpoint(
+        SerModel().eval(), ("a", "b", "c", "d", "e", "f"), FeatureConfig(), ModelConfig()
+    ), "random seed model"
+
+
+def speech_like(seconds: float, rate: int = 16000, seed: int = 0) -> np.ndarray:
+    """Harmonic bursts with pauses and noise: exercises the gate and the model."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 120 + 40 * np.sin(2 * np.pi * 0.3 * t)
+    voice = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / rate) / k for k in range(1, 6))
+    envelope = (np.sin(2 * np.pi * 0.25 * t) > -0.3).astype(np.float32)
+    return (0.2 * voice * envelope + 0.003 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def per_window_ms(predictor: Predictor, batch: int, repeats: int) -> float:
+    """Median milliseconds per window over `repeats` timed batches after one warm-up."""
+    windows = torch.from_numpy(np.stack([speech_like(5.0, seed=i) for i in range(batch)]))
+    predictor.probabilities(windows)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        predictor.probabilities(windows)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times)) * 1000 / batch
+
+
+def cpu_section(ckpt: Checkpoint, batches: list[int], repeats: int) -> dict[str, Any]:
+    eager = Predictor(ckpt, "cpu", "fp32", max_batch=max(batches))
+    eager.model.net.to(memory_format=torch.contiguous_format)
+    fast = Predictor(ckpt, "cpu", "auto", max_batch=max(batches))
+    out: dict[str, Any] = {"fast_path": fast.description}
+    for b in batches:
+        e, f = per_window_ms(eager, b, repeats), per_window_ms(fast, b, repeats)
+        out[f"eager_ms_b{b}"], out[f"fast_ms_b{b}"] = round(e, 1), round(f, 1)
+        out[f"fast_over_eager_b{b}"] = round(f / e, 3)
+    out["fast_over_eager_ratio"] = out[f"fast_over_eager_b{batches[0]}"]
+    return out
+
+
+def run_file(predictor: Predictor, path: Path, hop: float, realtime: bool) -> dict[str, Any]:
+    pipeline = LivePipeline(FileSource(path, realtime=realtime), predictor, WorkerConfig(hop))
+    summary = SummaryBuilder(predictor.labels)
+    stats: dict[str, Any] = {}
+    pipeline.start()
+    for event in pipeline.iter_events():
+        if isinstance(event, WindowEvent):
+            summary.add(event)
+        elif hasattr(event, "stats"):
+            stats = event.stats
+        elif hasattr(event, "message"):
+            raise RuntimeError(event.message)
+    return summary.summary(stats)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="ser-bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="a few minutes on a 2-core CPU")
+    p.add_argument("--checkpoint", help="model file (default: random seed model)")
+    p.add_argument("--live-seconds", type=float, help="paced live stream length (default 600)")
+    p.add_argument("--json", type=Path, help="write the figures here")
+    args = p.parse_args(argv)
+    ckpt, model_name = model_checkpoint(args.checkpoint)
+    threads = leave_one_core()
+    live_seconds = args.live_seconds or (60.0 if args.quick else 600.0)
+    file_seconds = 120.0 if args.quick else 600.0
+    results: dict[str, Any] = {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "threads": threads,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "model": model_name,
+    }
+    results["cpu"] = cpu_section(ckpt, [1, 8] if args.quick else [1, 8, 32], 3 if args.quick else 5)
+    fast = Predictor(ckpt, "auto", "auto")
+    with tempfile.TemporaryDirectory() as tmp:
+        long_wav = Path(tmp) / "long.wav"
+        sf.write(long_wav, speech_like(max(file_seconds, live_seconds)), 16000)
+        file_mode = {}
+        for hop in (0.5, 1.0):
+            s = run_file(fast, long_wav, hop, realtime=False)
+            key = "hop05" if hop == 0.5 else "hop1"
+            file_mode[f"realtime_factor_{key}"] = s["realtime_factor"]
+        results["file_mode"] = {"audio_seconds": file_seconds, **file_mode}
+        paced = Path(tmp) / "paced.wav"
+        sf.write(paced, speech_like(live_seconds, seed=1), 16000)
+        s = run_file(fast, paced, 0.5, realtime=True)
+        results["live"] = {
+            "seconds": live_seconds,
+            "hop": 0.5,
+            "windows": s["windows"],
+            "latency_p50_ms": s["latency_ms"]["p50"],
+            "latency_p95_ms": s["latency_ms"]["p95"],
+            "dropped_blocks": s["dropped_blocks"],
+        }
+    if torch.cuda.is_available():
+        gpu = {}
+        for precision in ("fp32", "bf16"):
+            predictor = Predictor(ckpt, "cuda", precision, max_batch=64)
+            ms = per_window_ms(predictor, 64, 10)
+            torch.cuda.synchronize()
+            gpu[f"windows_per_s_b64_{precision}"] = round(1000 / ms, 1)
+        results["gpu"] = {"device": torch.cuda.get_device_name(), **gpu}
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+def print_table(results: dict[str, Any]) -> None:
+    cpu = results["cpu"]
+    print(
+        f"model: {results['model']}  fast path: {cpu['fast_path']}  "
+        f"threads: {results['machine']['threads']}"
+    )
+    print(f"{'batch':>6} {'eager fp32 ms/win':>18} {'fast ms/win':>12} {'fast/eager':>11}")
+    for key in sorted(k for k in cpu if k.startswith("eager_ms_b")):
+        b = key.removeprefix("eager_ms_b")
+        print(
+            f"{b:>6} {cpu[key]:>18} {cpu[f'fast_ms_b{b}']:>12} {cpu[f'fast_over_eager_b{b}']:>11}"
+        )
+    fm, live = results["file_mode"], results["live"]
+    print(
+        f"file mode ({fm['audio_seconds']:.0f} s): {fm['realtime_factor_hop05']}x real time at "
+        f"hop 0.5 s, {fm['realtime_factor_hop1']}x at hop 1 s"
+    )
+    print(
+        f"live ({live['seconds']:.0f} s paced, hop 0.5 s): latency p50 {live['latency_p50_ms']} ms,"
+        f" p95 {live['latency_p95_ms']} ms, dropped blocks {live['dropped_blocks']}"
+    )
+    if "gpu" in results:
+        print(f"gpu {results['gpu']}")
+    print(f"peak RSS {results['peak_rss_mb']} MB")
+    sys.stdout.flush()
