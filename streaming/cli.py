@@ -8,7 +8,7 @@ from ser.errors import SerError
 from ser.predictor import Predictor
 from ser.records import FORMATS, RecordWriter
 from ser.runtime import leave_one_core
-from streaming.headless import run_headless
+from streaming.headless import HeadlessRun
 from streaming.pipeline import LivePipeline
 from streaming.sources import (
     AudioSource,
@@ -99,7 +99,7 @@ def live(args: argparse.Namespace) -> int:
     source = build_source(args)
     pipeline = LivePipeline(source, predictor, WorkerConfig(hop, args.min_start), args.record)
     if args.no_tui:
-        return run_headless(pipeline, writer, PROG)
+        return HeadlessRun(pipeline, writer, PROG).run()
     from tui.app import LiveApp
 
     app = LiveApp(pipeline, writer=writer)

@@ -1,47 +1,52 @@
 """Headless run: events to a CSV/JSONL writer, a summary at the end or on Ctrl-C."""
 
 import sys
+from typing import Any
 
 from ser.cli_support import report_error
 from ser.records import RecordWriter
-from streaming.events import ChangeEvent, EndEvent, ErrorEvent, WindowEvent
+from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, WindowEvent
 from streaming.pipeline import LivePipeline
 from streaming.summary import SummaryBuilder, format_summary
 
 
-def run_headless(pipeline: LivePipeline, writer: RecordWriter, prog: str) -> int:
-    """Drive the pipeline to its end; 1 when it failed, 0 otherwise (Ctrl-C included)."""
-    summary = SummaryBuilder(pipeline.predictor.labels)
-    code, stats = 0, {}
-    pipeline.start()
-    events = pipeline.iter_events()
-    try:
-        for event in events:
-            code, stats = _handle(event, writer, summary, prog, code, stats)
-    except KeyboardInterrupt:
-        pipeline.stop()
-        for event in pipeline.iter_events():  # drain what was already computed
-            code, stats = _handle(event, writer, summary, prog, code, stats)
-    finally:
-        pipeline.stop()
-        record = summary.summary(stats)
-        if writer.format == "jsonl":
-            writer.write(record)
-        writer.close()
-        print(format_summary(record), file=sys.stderr)
-    return code
+class HeadlessRun:
+    """Writes each event as it arrives; the summary closes the output, whatever happened."""
 
+    def __init__(self, pipeline: LivePipeline, writer: RecordWriter, prog: str) -> None:
+        self.pipeline, self.writer, self.prog = pipeline, writer, prog
+        self.summary = SummaryBuilder(pipeline.predictor.labels)
+        self.code = 0
+        self.stats: dict[str, Any] = {}
 
-def _handle(event, writer, summary, prog, code, stats):
-    if isinstance(event, WindowEvent):
-        summary.add(event)
-        writer.write(event.record())
-    elif isinstance(event, ChangeEvent):
-        if writer.format == "jsonl":
-            writer.write(event.record())
-    elif isinstance(event, ErrorEvent):
-        report_error(prog, event.message)
-        code = 1
-    elif isinstance(event, EndEvent):
-        stats = event.stats
-    return code, stats
+    def run(self) -> int:
+        """Drive the pipeline to its end; 1 when it failed, 0 otherwise (Ctrl-C included)."""
+        self.pipeline.start()
+        try:
+            for event in self.pipeline.iter_events():
+                self.handle(event)
+        except KeyboardInterrupt:
+            self.pipeline.stop()
+            for event in self.pipeline.iter_events():  # what was already computed
+                self.handle(event)
+        finally:
+            self.pipeline.stop()
+            record = self.summary.summary(self.stats)
+            if self.writer.format == "jsonl":
+                self.writer.write(record)
+            self.writer.close()
+            print(format_summary(record), file=sys.stderr)
+        return self.code
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, WindowEvent):
+            self.summary.add(event)
+            self.writer.write(event.record())
+        elif isinstance(event, ChangeEvent):
+            if self.writer.format == "jsonl":
+                self.writer.write(event.record())
+        elif isinstance(event, ErrorEvent):
+            report_error(self.prog, event.message)
+            self.code = 1
+        elif isinstance(event, EndEvent):
+            self.stats = event.stats
