@@ -38,7 +38,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", "-o", default="-", help="output file, or - for stdout")
     parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
     parser.add_argument("--hop", type=float, default=2.5, help="window hop for long files, s")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--batch-size", type=int, help="windows per model call (default: 64 on GPU, 1 on CPU)"
+    )
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     device = parser.add_mutually_exclusive_group()
     device.add_argument("--cpu", dest="device", action="store_const", const="cpu")
@@ -91,7 +93,7 @@ def predict(args: argparse.Namespace) -> int:
                 failures += 1
                 continue
             pending.append((path, slice_windows(waveform, window, hop)[0]))
-            if sum(len(w) for _, w in pending) >= args.batch_size:
+            if sum(len(w) for _, w in pending) >= predictor.max_batch:
                 flush()
         if pending:
             flush()

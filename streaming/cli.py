@@ -93,8 +93,8 @@ def live(args: argparse.Namespace) -> int:
     if hop <= 0 or args.min_start <= 0:
         raise SerError("--hop and --min-start must be positive")
     predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
-    if predictor.device.type == "cpu":
-        leave_one_core()
+    if predictor.device.type == "cpu" and (args.file is None or args.realtime):
+        leave_one_core()  # live audio and the UI keep a core; --fast files use them all
     writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
     source = build_source(args)
     pipeline = LivePipeline(source, predictor, WorkerConfig(hop, args.min_start), args.record)

@@ -1,0 +1,53 @@
+"""The fast path (folded BatchNorm, bf16 weights, channels-last) agrees with eager fp32."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import SHARED_DATA
+
+from benchmarks.bench import model_checkpoint, speech_like
+from ser.audio import load_waveform
+from ser.bundle import shipped_model_path
+from ser.checkpoint import Checkpoint, load_checkpoint
+from ser.features import fit_length
+from ser.predictor import Predictor
+from training.corpora import scan
+
+RAVDESS = SHARED_DATA / "ravdess"
+
+
+def seed_checkpoint() -> Checkpoint:
+    """The shipped model when there is one, else the seed network with random weights."""
+    shipped = shipped_model_path()
+    return load_checkpoint(shipped) if shipped.is_file() else model_checkpoint(None)[0]
+
+
+def assert_parity(windows: torch.Tensor) -> None:
+    checkpoint = seed_checkpoint()
+    eager = Predictor(checkpoint, "cpu", "fp32").probabilities(windows)
+    fast = Predictor(checkpoint, "cpu", "bf16").probabilities(windows)
+    agreement = float((eager.argmax(1) == fast.argmax(1)).mean())
+    assert agreement >= 0.99, agreement
+    assert np.abs(eager - fast).max() <= 0.02
+
+
+def test_fast_path_matches_eager_on_generated_audio() -> None:
+    windows = np.stack([speech_like(5.0, seed=i) * (0.05 + i / 30) for i in range(30)])
+    assert_parity(torch.from_numpy(windows))
+
+
+@pytest.mark.skipif(not RAVDESS.is_dir(), reason=f"{RAVDESS} not present")
+def test_fast_path_matches_eager_on_ravdess_test_actors() -> None:
+    test_actors = [u for u in scan("ravdess", RAVDESS) if int(u.speaker) >= 19]
+    assert len(test_actors) == 264
+    assert_parity(torch.stack([fit_length(load_waveform(u.path), 80000) for u in test_actors]))
+
+
+def test_fast_path_is_a_copy_with_folded_batchnorm() -> None:
+    checkpoint = model_checkpoint(None)[0]
+    fast = Predictor(checkpoint, "cpu", "bf16")
+    assert fast.net is not checkpoint.model.net
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())
+    assert next(fast.net.parameters()).dtype == torch.bfloat16
+    eager = Predictor(checkpoint, "cpu", "fp32")
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in eager.net.modules())
