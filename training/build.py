@@ -49,6 +49,8 @@ def module_from_config(cfg: DictConfig) -> EmotionClassifier:
         label_smoothing=t.label_smoothing,
         plateau_factor=t.plateau_factor,
         plateau_patience=t.plateau_patience,
+        schedule=t.schedule,
+        warmup_epochs=t.warmup_epochs,
     )
 
 

@@ -43,6 +43,8 @@ class EmotionClassifier(L.LightningModule):
         label_smoothing: float = 0.0,
         plateau_factor: float = 0.5,
         plateau_patience: int = 3,
+        schedule: str = "plateau",
+        warmup_epochs: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -133,12 +135,24 @@ class EmotionClassifier(L.LightningModule):
         self.test_confusion.reset()
 
     def configure_optimizers(self) -> dict[str, Any]:
+        """Adam with ReduceLROnPlateau on val macro-F1 (seed), or linear warm-up then cosine."""
         hp = self.hparams
         optimizer = torch.optim.Adam(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=hp.plateau_factor, patience=hp.plateau_patience
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "monitor": "val/f1", "interval": "epoch"},
-        }
+        if hp.schedule == "plateau":
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="max", factor=hp.plateau_factor, patience=hp.plateau_patience
+            )
+            config = {"scheduler": scheduler, "monitor": "val/f1", "interval": "epoch"}
+        else:
+            total = max(1, int(self.trainer.estimated_stepping_batches))
+            warmup = min(total - 1, hp.warmup_epochs * total // max(1, self.trainer.max_epochs))
+            scheduler = torch.optim.lr_scheduler.SequentialLR(
+                optimizer,
+                [
+                    torch.optim.lr_scheduler.LinearLR(optimizer, 0.01, 1.0, max(1, warmup)),
+                    torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, total - warmup)),
+                ],
+                milestones=[max(1, warmup)],
+            )
+            config = {"scheduler": scheduler, "interval": "step"}
+        return {"optimizer": optimizer, "lr_scheduler": config}
