@@ -10,7 +10,7 @@ from ser.config import FeatureConfig
 from ser.labels import EMOTIONS
 from training.augment import build_augment
 from training.corpora import Utterance, scan
-from training.dataset import ClipDataset
+from training.dataset import Augment, ClipDataset
 from training.splits import Split, check_split, split_by_fixed_speakers, split_by_speaker_fraction
 
 
@@ -56,6 +56,7 @@ class EmotionDataModule(L.LightningDataModule):
         self.augment_cfg = augment
         self.batch_size, self.num_workers = batch_size, num_workers
         self.eval_stage = "test"  # which split test_dataloader serves (ser-test --split val)
+        self.eval_noise: Augment | None = None  # added to test clips (robustness evaluation)
         self.split: Split | None = None
         self.class_weights: torch.Tensor | None = None
 
@@ -67,12 +68,14 @@ class EmotionDataModule(L.LightningDataModule):
         self.split = Split(split.train + extra, split.val, split.test)
         self.class_weights = class_weights(self.split.train)
 
-    def _loader(self, items: list[Utterance], train: bool) -> DataLoader:
+    def _loader(
+        self, items: list[Utterance], train: bool, augment: Augment | None = None
+    ) -> DataLoader:
         dataset = ClipDataset(
             items,
             self.features.sample_rate,
             self.features.clip_samples,
-            augment=build_augment(self.augment_cfg) if train else None,
+            augment=build_augment(self.augment_cfg) if train else augment,
             random_crop=train,
         )
         return DataLoader(
@@ -91,4 +94,4 @@ class EmotionDataModule(L.LightningDataModule):
         return self._loader(self.split.val, train=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(getattr(self.split, self.eval_stage), train=False)
+        return self._loader(getattr(self.split, self.eval_stage), False, self.eval_noise)

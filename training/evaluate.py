@@ -1,8 +1,11 @@
-"""`ser-test`: evaluate a ser checkpoint on a corpus split; JSON report + confusion PNG."""
+"""`ser-test`: evaluate a ser checkpoint on a corpus split; JSON report + confusion PNG,
+optionally with added white or babble noise, or the whole noise-robustness table."""
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from hydra import compose, initialize_config_module
@@ -12,10 +15,13 @@ from ser.checkpoint import load_checkpoint
 from ser.cli_support import run_command
 from ser.errors import SerError
 from training.build import datamodule_from_config
+from training.datamodule import EmotionDataModule
 from training.module import EmotionClassifier
+from training.noise import NoiseMixer
 from training.report import build_report, format_report, write_report
 
 PROG = "ser-test"
+ROBUSTNESS_SNRS = (20.0, 10.0, 5.0)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,6 +31,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--root", help="corpus folder (default: the data config's root)")
     parser.add_argument("--split", choices=("test", "val"), default="test")
     parser.add_argument("--output-dir", type=Path, default=Path("eval"))
+    parser.add_argument("--noise", choices=("white", "babble"), help="add noise to every clip")
+    parser.add_argument("--snr", type=float, default=10.0, help="SNR in dB for --noise")
+    parser.add_argument(
+        "--robustness",
+        action="store_true",
+        help="clean, white and babble noise at 20/10/5 dB SNR: robustness.json + table",
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--num-workers", type=int, default=2)
     device = parser.add_mutually_exclusive_group()
@@ -37,9 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    checkpoint_path = resolve_checkpoint(args.checkpoint)
-    checkpoint = load_checkpoint(checkpoint_path)
+def build_datamodule(args: argparse.Namespace) -> EmotionDataModule:
+    """The data module of the named data config, with the user's root and loader sizes."""
     overrides = [
         f"data={args.data}",
         f"data.batch_size={args.batch_size}",
@@ -55,29 +67,84 @@ def evaluate(args: argparse.Namespace) -> int:
         raise SerError(f"bad data option: {exc}") from exc
     datamodule = datamodule_from_config(cfg)
     datamodule.eval_stage = args.split
-    module = EmotionClassifier.from_checkpoint(checkpoint)
+    datamodule.setup("test")
+    return datamodule
+
+
+def noise_mixer(kind: str, snr: float, datamodule: EmotionDataModule) -> NoiseMixer:
+    """White noise, or babble from training-split speakers (never the evaluated ones)."""
+    pool = [u.path for u in datamodule.split.train]
+    return NoiseMixer(kind, snr, babble_pool=pool)
+
+
+def run_condition(
+    args: argparse.Namespace,
+    datamodule: EmotionDataModule,
+    module: EmotionClassifier,
+    noise: tuple[str, float] | None,
+) -> dict[str, Any]:
+    """One evaluation pass; returns its report."""
+    datamodule.eval_noise = noise_mixer(*noise, datamodule) if noise else None
     trainer = L.Trainer(
         accelerator=args.accelerator,
         devices=1,
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,
+        enable_progress_bar=sys.stderr.isatty(),
     )
     metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
-    report = build_report(
+    return build_report(
         metrics,
         module.test_results,
-        checkpoint=str(checkpoint_path),
-        corpus=cfg.data.corpus,
+        checkpoint=str(args.checkpoint_path),
+        corpus=datamodule.corpus,
         split=args.split,
         speakers=sorted(datamodule.split.speakers(args.split)),
+        noise=None if noise is None else {"kind": noise[0], "snr_db": noise[1]},
     )
-    write_report(report, args.output_dir)
-    print(format_report(report))
-    print(
-        f"report: {args.output_dir / 'report.json'}  confusion: "
-        f"{args.output_dir / 'confusion_matrix.png'}"
-    )
+
+
+def robustness_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown table: condition, accuracy, macro-F1."""
+    lines = ["| condition | accuracy | macro-F1 |", "| --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['condition']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} |")
+    return "\n".join(lines)
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    args.checkpoint_path = resolve_checkpoint(args.checkpoint)
+    module = EmotionClassifier.from_checkpoint(load_checkpoint(args.checkpoint_path))
+    datamodule = build_datamodule(args)
+    if not args.robustness:
+        noise = (args.noise, args.snr) if args.noise else None
+        report = run_condition(args, datamodule, module, noise)
+        write_report(report, args.output_dir)
+        print(format_report(report))
+        print(
+            f"report: {args.output_dir / 'report.json'}  confusion: "
+            f"{args.output_dir / 'confusion_matrix.png'}"
+        )
+        return 0
+    rows = []
+    conditions = [None] + [(k, s) for k in ("white", "babble") for s in ROBUSTNESS_SNRS]
+    for noise in conditions:
+        report = run_condition(args, datamodule, module, noise)
+        name = "clean" if noise is None else f"{noise[0]} {noise[1]:g} dB"
+        rows.append(
+            {"condition": name, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+        )
+        if noise is None:
+            write_report(report, args.output_dir)
+        print(
+            f"{name:<16} accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}",
+            flush=True,
+        )
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "robustness.json").write_text(json.dumps(rows, indent=2))
+    (args.output_dir / "robustness.md").write_text(robustness_table(rows) + "\n")
+    print(robustness_table(rows))
     return 0
 
 
