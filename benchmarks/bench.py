@@ -26,6 +26,17 @@ from streaming.summary import SummaryBuilder
 from streaming.worker import WorkerConfig
 
 
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else the platform's machine name."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def model_checkpoint(path: str | None) -> tuple[Checkpoint, str]:
     """The given checkpoint, else a randomly initialised seed model (cost is weight-free)."""
     if path:
@@ -153,8 +164,8 @@ def print_table(results: dict[str, Any]) -> None:
         f"threads: {results['machine']['threads']}"
     )
     print(f"{'batch':>6} {'eager fp32 ms/win':>18} {'fast ms/win':>12} {'fast/eager':>11}")
-    for key in sorted(k for k in cpu if k.startswith("eager_ms_b")):
-        b = key.removeprefix("eager_ms_b")
+    for b in sorted(int(k.removeprefix("eager_ms_b")) for k in cpu if k.startswith("eager_ms_b")):
+        key = f"eager_ms_b{b}"
         print(
             f"{b:>6} {cpu[key]:>18} {cpu[f'fast_ms_b{b}']:>12} {cpu[f'fast_over_eager_b{b}']:>11}"
         )
