@@ -10,6 +10,7 @@ from ser.records import FORMATS, RecordWriter
 from ser.runtime import leave_one_core
 from streaming.headless import HeadlessRun
 from streaming.pipeline import LivePipeline
+from streaming.postprocess import GateConfig
 from streaming.sources import (
     AudioSource,
     FileSource,
@@ -48,6 +49,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=1.5,
         help="seconds of audio before the first (padded) window",
+    )
+    p.add_argument(
+        "--onset-db",
+        type=float,
+        default=GateConfig.onset_db,
+        help="speech gate: level (dBFS) that starts speech (default %(default)s)",
+    )
+    p.add_argument(
+        "--offset-db",
+        type=float,
+        default=GateConfig.offset_db,
+        help="speech gate: level (dBFS) below which speech ends (default %(default)s)",
     )
     p.add_argument("--checkpoint", help="model file (default: the shipped model)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
@@ -97,7 +110,11 @@ def live(args: argparse.Namespace) -> int:
         leave_one_core()  # live audio and the UI keep a core; --fast files use them all
     writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
     source = build_source(args)
-    pipeline = LivePipeline(source, predictor, WorkerConfig(hop, args.min_start), args.record)
+    if args.offset_db > args.onset_db:
+        raise SerError("--offset-db must not be above --onset-db")
+    gate = GateConfig(onset_db=args.onset_db, offset_db=args.offset_db)
+    config = WorkerConfig(hop, args.min_start, gate=gate)
+    pipeline = LivePipeline(source, predictor, config, args.record)
     if args.no_tui:
         return HeadlessRun(pipeline, writer, PROG).run()
     from tui.app import LiveApp
