@@ -19,7 +19,7 @@ from ser.config import FeatureConfig, ModelConfig
 from ser.model import SerModel
 from ser.predictor import Predictor
 from ser.runtime import leave_one_core
-from streaming.events import WindowEvent
+from streaming.events import EndEvent, ErrorEvent, WindowEvent
 from streaming.pipeline import LivePipeline
 from streaming.sources import FileSource
 from streaming.summary import SummaryBuilder
@@ -91,9 +91,9 @@ def run_file(predictor: Predictor, path: Path, hop: float, realtime: bool) -> di
     for event in pipeline.iter_events():
         if isinstance(event, WindowEvent):
             summary.add(event)
-        elif hasattr(event, "stats"):
+        elif isinstance(event, EndEvent):
             stats = event.stats
-        elif hasattr(event, "message"):
+        elif isinstance(event, ErrorEvent):
             raise RuntimeError(event.message)
     return summary.summary(stats)
 

@@ -79,6 +79,7 @@ def noise_mixer(kind: str, snr: float, datamodule: EmotionDataModule) -> NoiseMi
 
 def run_condition(
     args: argparse.Namespace,
+    checkpoint: Path,
     datamodule: EmotionDataModule,
     module: EmotionClassifier,
     noise: tuple[str, float] | None,
@@ -97,7 +98,7 @@ def run_condition(
     return build_report(
         metrics,
         module.test_results,
-        checkpoint=str(args.checkpoint_path),
+        checkpoint=str(checkpoint),
         corpus=datamodule.corpus,
         split=args.split,
         speakers=sorted(datamodule.split.speakers(args.split)),
@@ -114,12 +115,12 @@ def robustness_table(rows: list[dict[str, Any]]) -> str:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    args.checkpoint_path = resolve_checkpoint(args.checkpoint)
-    module = EmotionClassifier.from_checkpoint(load_checkpoint(args.checkpoint_path))
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    module = EmotionClassifier.from_checkpoint(load_checkpoint(checkpoint))
     datamodule = build_datamodule(args)
     if not args.robustness:
         noise = (args.noise, args.snr) if args.noise else None
-        report = run_condition(args, datamodule, module, noise)
+        report = run_condition(args, checkpoint, datamodule, module, noise)
         write_report(report, args.output_dir)
         print(format_report(report))
         print(
@@ -130,7 +131,7 @@ def evaluate(args: argparse.Namespace) -> int:
     rows = []
     conditions = [None] + [(k, s) for k in ("white", "babble") for s in ROBUSTNESS_SNRS]
     for noise in conditions:
-        report = run_condition(args, datamodule, module, noise)
+        report = run_condition(args, checkpoint, datamodule, module, noise)
         name = "clean" if noise is None else f"{noise[0]} {noise[1]:g} dB"
         rows.append(
             {"condition": name, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
