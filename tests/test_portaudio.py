@@ -13,6 +13,9 @@ from conftest import cli_env, script
 from pulse import VirtualMicrophone, missing_requirements, virtual_microphone
 
 pytestmark = pytest.mark.portaudio
+SENTENCE = (
+    "I am so angry about this. Why would anyone do that. This is terrible news for all of us."
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +30,23 @@ def microphone() -> VirtualMicrophone:
         pytest.skip(f"PulseAudio could not start: {exc}")
 
 
+def start_capture(events: Path, checkpoint: Path, cwd: Path, *extra: str) -> subprocess.Popen:
+    """`ser-live --device pulse --no-tui`, returned once its first event is written."""
+    proc = subprocess.Popen(
+        [script("ser-live"), "--device", "pulse", "--no-tui", "--output", str(events),
+         "--checkpoint", str(checkpoint), *extra],
+        env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.2)
+    return proc
+
+
 def test_list_devices_shows_pulse(microphone: VirtualMicrophone, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [script("ser-live"), "--list-devices"],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    result = subprocess.run([script("ser-live"), "--list-devices"], env=cli_env(),
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "pulse" in result.stdout
 
@@ -44,43 +55,11 @@ def test_live_capture_of_spoken_audio(
     microphone: VirtualMicrophone, tmp_path: Path, tiny_checkpoint: Path
 ) -> None:
     speech = tmp_path / "speech.wav"
-    subprocess.run(
-        [
-            "espeak-ng",
-            "-w",
-            str(speech),
-            "I am so angry about this. "
-            "Why would anyone do that. This is terrible news for all of us.",
-        ],
-        check=True,
-        timeout=60,
-    )
+    subprocess.run(["espeak-ng", "-w", str(speech), SENTENCE], check=True, timeout=60)
     spoken_seconds = sf.info(str(speech)).duration
     events, heard = tmp_path / "events.jsonl", tmp_path / "heard.wav"
-    proc = subprocess.Popen(
-        [
-            script("ser-live"),
-            "--device",
-            "pulse",
-            "--no-tui",
-            "--output",
-            str(events),
-            "--record",
-            str(heard),
-            "--checkpoint",
-            str(tiny_checkpoint),
-        ],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
+    proc = start_capture(events, tiny_checkpoint, tmp_path, "--record", str(heard))
     try:
-        deadline = time.monotonic() + 60
-        while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read()
-            time.sleep(0.2)
         subprocess.run(
             ["paplay", f"--device={microphone.sink}", str(speech)], check=True, timeout=60
         )
@@ -95,7 +74,7 @@ def test_live_capture_of_spoken_audio(
     speech_windows = [w for w in windows if w["speech"]]
     assert speech_windows and all(w["label"] for w in speech_windows)
     assert not windows[0]["speech"]  # silence before playback carries no emotion
-    assert sum(1 for w in windows if w["speech"]) * 0.5 >= spoken_seconds * 0.5
+    assert len(speech_windows) * 0.5 >= spoken_seconds * 0.5
     audio, _ = sf.read(heard)
     assert np.abs(audio).max() > 0.05  # the speech was recorded, not silence
 
@@ -107,26 +86,7 @@ def test_device_that_disappears_ends_with_one_error(
     if not microphone.own_daemon:
         pytest.skip("PulseAudio was already running; not stopping someone else's daemon")
     events = tmp_path / "events.jsonl"
-    proc = subprocess.Popen(
-        [
-            script("ser-live"),
-            "--device",
-            "pulse",
-            "--no-tui",
-            "--output",
-            str(events),
-            "--checkpoint",
-            str(tiny_checkpoint),
-        ],
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
-    deadline = time.monotonic() + 60
-    while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    proc = start_capture(events, tiny_checkpoint, tmp_path)
     subprocess.run(["pulseaudio", "--kill"], capture_output=True, timeout=10, check=False)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 1
