@@ -3,6 +3,7 @@ optionally with added white or babble noise, or the whole noise-robustness table
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -151,4 +152,5 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banner per pass
     sys.exit(run_command(PROG, lambda: evaluate(parse_args(argv))))

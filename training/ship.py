@@ -16,20 +16,43 @@ import torch
 from ser.bundle import shipped_model_path
 from ser.checkpoint import load_checkpoint, save_checkpoint
 from ser.cli_support import run_command
+from ser.errors import SerError
+from ser.model import SerModel
 from training.evaluate import evaluate, parse_args
+from training.module import EmotionClassifier
 
 PROG = "ship"
 
 
+def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
+    """A ser model file, or a Lightning checkpoint of a run (e.g. the best one so far)."""
+    if path.suffix != ".ckpt":
+        source = load_checkpoint(path)
+        return source.model, source.labels, source.meta
+    if not path.is_file():
+        raise SerError(f"{path}: checkpoint not found")
+    module = EmotionClassifier.load_from_checkpoint(path, map_location="cpu").eval()
+    raw = torch.load(path, map_location="cpu", weights_only=False)
+    monitor = next((v for k, v in raw.get("callbacks", {}).items() if "ModelCheckpoint" in k), {})
+    meta = {
+        "train": {
+            "lightning_checkpoint": path.name,
+            "epoch": raw.get("epoch"),
+            "best_val_f1": float(monitor.get("best_model_score") or 0.0),
+        }
+    }
+    return module.model, module.labels, meta
+
+
 def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
-    source = load_checkpoint(run_model)
+    model, labels, source_meta = load_source(run_model)
     target = shipped_model_path()
-    meta = {**source.meta, "name": target.name, "source": str(run_model)}
-    save_checkpoint(target, source.model, source.labels, meta=meta, half=True)
+    meta = {**source_meta, "name": target.name, "source": str(run_model)}
+    save_checkpoint(target, model, labels, meta=meta, half=True)
     shipped = load_checkpoint(target)
-    probe = torch.randn(4, source.features.clip_samples) * 0.1
+    probe = torch.randn(4, shipped.features.clip_samples) * 0.1
     with torch.no_grad():
-        diff = (source.model(probe).softmax(-1) - shipped.model(probe).softmax(-1)).abs().max()
+        diff = (model.eval()(probe).softmax(-1) - shipped.model(probe).softmax(-1)).abs().max()
     print(f"{target}: {target.stat().st_size / 2**20:.1f} MiB, fp16 vs fp32 max |Δp| {diff:.2e}")
     argv = ["--checkpoint", str(target), "--output-dir", str(card_dir), "--robustness"]
     if data_root:
@@ -43,7 +66,7 @@ def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    parser.add_argument("model", type=Path, help="a run's model.pt")
+    parser.add_argument("model", type=Path, help="a run's model.pt, or one of its .ckpt files")
     parser.add_argument("--card-dir", type=Path, default=Path("docs/model-card"))
     parser.add_argument("--root", help="RAVDESS folder (default: the data config's root)")
     args = parser.parse_args(argv)
