@@ -1,4 +1,5 @@
-"""Batched inference on 16 kHz windows: fast path (channels-last, bf16 autocast) by default."""
+"""Batched inference on 16 kHz windows: the fast path (folded BatchNorm, bf16, channels-last)
+by default, eager fp32 with `precision="fp32"`."""
 
 import copy
 from pathlib import Path

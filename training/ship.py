@@ -31,8 +31,9 @@ def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
         return source.model, source.labels, source.meta
     if not path.is_file():
         raise SerError(f"{path}: checkpoint not found")
-    module = EmotionClassifier.load_from_checkpoint(path, map_location="cpu").eval()
-    raw = torch.load(path, map_location="cpu", weights_only=False)
+    raw = torch.load(path, map_location="cpu", weights_only=False)  # the run's own file
+    module = EmotionClassifier(**raw["hyper_parameters"])
+    module.load_state_dict(raw["state_dict"])
     monitor = next((v for k, v in raw.get("callbacks", {}).items() if "ModelCheckpoint" in k), {})
     meta = {
         "train": {
@@ -41,7 +42,7 @@ def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
             "best_val_f1": float(monitor.get("best_model_score") or 0.0),
         }
     }
-    return module.model, module.labels, meta
+    return module.model.eval(), module.labels, meta
 
 
 def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
