@@ -128,3 +128,19 @@ def test_datamodule_setup(ravdess_root: Path) -> None:
     batch, labels = next(iter(dm.val_dataloader()))
     assert batch.shape == (4, 80000) and labels.shape == (4,)
     assert dm.class_weights is not None and dm.class_weights.shape == (6,)
+
+
+def test_spec_augment_masks_part_of_each_image_independently() -> None:
+    import torch
+
+    from training.augment import build_spec_augment
+
+    assert build_spec_augment(None) is None
+    masks = build_spec_augment({"freq_mask": 32, "time_mask": 128, "masks": 2})
+    torch.manual_seed(0)
+    image = torch.randn(8, 1, 256, 1024)
+    masked = masks(image)
+    zero_fraction = (masked == 0).float().mean(dim=(1, 2, 3))
+    assert masked.shape == image.shape
+    assert float(zero_fraction.max()) < 0.5
+    assert len(set(zero_fraction.tolist())) > 1  # drawn per example, not once per batch

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import cli_env, script
 
 TINY_TRAIN = [
@@ -27,6 +28,12 @@ def run(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedP
     )
 
 
+def ser_train(data_root: Path, run_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    """ser-train on the synthetic CREMA-D corpus, writing into run_dir."""
+    data = ["data=cremad", f"data.root={data_root}", f"hydra.run.dir={run_dir}"]
+    return run([script("ser-train"), *data, *overrides], cwd=run_dir)
+
+
 def epoch_losses(metrics_csv: Path) -> dict[int, float]:
     losses: dict[int, list[float]] = {}
     with metrics_csv.open() as handle:
@@ -39,17 +46,7 @@ def epoch_losses(metrics_csv: Path) -> dict[int, float]:
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory, cremad_root: Path) -> Path:
     run_dir = tmp_path_factory.mktemp("run")
-    result = run(
-        [
-            script("ser-train"),
-            "data=cremad",
-            f"data.root={cremad_root}",
-            "trainer.max_epochs=4",
-            f"hydra.run.dir={run_dir}",
-            *TINY_TRAIN,
-        ],
-        cwd=run_dir,
-    )
+    result = ser_train(cremad_root, run_dir, "trainer.max_epochs=4", *TINY_TRAIN)
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
 
@@ -109,6 +106,35 @@ def test_ser_predict_on_trained_checkpoint(trained_run: Path, cremad_root: Path)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == 120 and {"path", "label", "anger", "sad"} <= set(rows[0])
+
+
+def test_fine_tune_with_ema_and_spec_augment(
+    trained_run: Path, cremad_root: Path, tmp_path: Path
+) -> None:
+    result = ser_train(
+        cremad_root,
+        tmp_path,
+        "trainer.max_epochs=1",
+        f"init_from={trained_run / 'model.pt'}",
+        "training.ema_decay=0.9",
+        "training.spec_augment={freq_mask: 8, time_mask: 16, masks: 2}",
+        *TINY_TRAIN,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    averaged, current = last["state_dict"], last["current_model_state"]
+    assert any(not torch.equal(averaged[k], current[k]) for k in averaged)
+    assert (tmp_path / "model.pt").is_file()
+
+
+def test_init_from_a_different_network_is_one_line(
+    trained_run: Path, cremad_root: Path, tmp_path: Path
+) -> None:
+    seed_sized = [arg for arg in TINY_TRAIN if arg != "model=tiny"]
+    result = ser_train(cremad_root, tmp_path, f"init_from={trained_run / 'model.pt'}", *seed_sized)
+    assert result.returncode != 0
+    assert "its network or labels differ" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_missing_data_root_is_one_line(tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
-"""Training-time waveform augmentations (audiomentations), built from config."""
+"""Training-time augmentations from config: waveform (audiomentations), SpecAugment masks."""
 
 from typing import Any
 
 import audiomentations as am
+import torch
+from torch import nn
+from torchaudio.transforms import FrequencyMasking, TimeMasking
 
 
 def build_augment(cfg: dict[str, Any] | None) -> am.Compose | None:
@@ -41,3 +44,30 @@ def build_augment(cfg: dict[str, Any] | None) -> am.Compose | None:
             ),
         ]
     )
+
+
+class SpecAugment(nn.Module):
+    """SpecAugment-style masking of a (B, 1, mels, frames) log-mel image, per example."""
+
+    def __init__(self, freq_mask: int, time_mask: int, masks: int) -> None:
+        super().__init__()
+        self.masks = nn.Sequential(
+            *[
+                mask
+                for _ in range(masks)
+                for mask in (
+                    FrequencyMasking(freq_mask, iid_masks=True),
+                    TimeMasking(time_mask, iid_masks=True),
+                )
+            ]
+        )
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.masks(image)
+
+
+def build_spec_augment(cfg: dict[str, Any] | None) -> SpecAugment | None:
+    """Masking from `training.spec_augment`; None when disabled."""
+    if not cfg:
+        return None
+    return SpecAugment(cfg["freq_mask"], cfg["time_mask"], cfg["masks"])

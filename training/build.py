@@ -7,7 +7,9 @@ from typing import Any
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
+from ser.checkpoint import load_checkpoint
 from ser.config import feature_config_from
+from ser.errors import CheckpointError
 from ser.labels import EMOTIONS
 from training.datamodule import EmotionDataModule
 from training.module import EmotionClassifier
@@ -51,7 +53,18 @@ def module_from_config(cfg: DictConfig) -> EmotionClassifier:
         plateau_patience=t.plateau_patience,
         schedule=t.schedule,
         warmup_epochs=t.warmup_epochs,
+        spec_augment=plain(t.get("spec_augment")),
     )
+
+
+def initialise_from(module: EmotionClassifier, path: str) -> None:
+    """Start from a ser checkpoint's weights (fine-tuning); its features and network must match."""
+    checkpoint = load_checkpoint(to_absolute_path(path))
+    if checkpoint.features != module.feature_config:
+        raise CheckpointError(f"{path}: its features differ from the configured ones")
+    if checkpoint.model_config != module.model_config or checkpoint.labels != module.labels:
+        raise CheckpointError(f"{path}: its network or labels differ from the configured ones")
+    module.model.net.load_state_dict(checkpoint.model.net.state_dict())
 
 
 def loggers_from_config(cfg: DictConfig, run_dir: Path) -> list:

@@ -1,4 +1,4 @@
-"""LightningModule: the shared SerModel, focal loss, Adam + plateau schedule, metrics."""
+"""LightningModule: the shared SerModel, SpecAugment, focal loss, Adam + schedule, metrics."""
 
 from typing import Any
 
@@ -17,6 +17,7 @@ from ser.checkpoint import Checkpoint
 from ser.config import FeatureConfig, ModelConfig, feature_config_from, model_config_from, to_plain
 from ser.labels import EMOTIONS
 from ser.model import SerModel
+from training.augment import build_spec_augment
 from training.losses import FocalLoss
 
 
@@ -45,6 +46,7 @@ class EmotionClassifier(L.LightningModule):
         plateau_patience: int = 3,
         schedule: str = "plateau",
         warmup_epochs: int = 0,
+        spec_augment: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -52,6 +54,7 @@ class EmotionClassifier(L.LightningModule):
         feature_cfg = feature_config_from(features or {})
         model_cfg = model_config_from({**(model or {}), "num_classes": len(self.labels)})
         self.model = SerModel(feature_cfg, model_cfg)
+        self.spec_augment = build_spec_augment(spec_augment)
         n = len(self.labels)
         self.loss = FocalLoss(n, focal_gamma, label_smoothing)
         self.train_acc = MulticlassAccuracy(n, average="micro")
@@ -100,7 +103,10 @@ class EmotionClassifier(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
         waveform, target = batch
-        logits = self(waveform)
+        image = self.model.frontend(waveform)
+        if self.spec_augment is not None:
+            image = self.spec_augment(image)
+        logits = self.model.net(image)
         loss = self.loss(logits, target)
         self.train_acc(logits, target)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(target))

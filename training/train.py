@@ -8,12 +8,23 @@ from pathlib import Path
 import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import (
+    EarlyStopping,
+    EMAWeightAveraging,
+    LearningRateMonitor,
+    ModelCheckpoint,
+)
 from omegaconf import DictConfig
 
 from ser.checkpoint import save_checkpoint
 from ser.cli_support import run_command
-from training.build import datamodule_from_config, loggers_from_config, module_from_config, plain
+from training.build import (
+    datamodule_from_config,
+    initialise_from,
+    loggers_from_config,
+    module_from_config,
+    plain,
+)
 from training.module import EmotionClassifier
 from training.report import build_report, format_report, write_report
 
@@ -26,6 +37,8 @@ def fit_and_test(cfg: DictConfig) -> int:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = datamodule_from_config(cfg)
     module = module_from_config(cfg)
+    if cfg.get("init_from") and not cfg.resume:
+        initialise_from(module, cfg.init_from)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="epoch{epoch:03d}-valf1{val/f1:.4f}",
@@ -40,6 +53,9 @@ def fit_and_test(cfg: DictConfig) -> int:
         EarlyStopping(monitor="val/f1", mode="max", patience=cfg.training.early_stopping_patience),
         LearningRateMonitor(logging_interval="epoch"),
     ]
+    if cfg.training.get("ema_decay"):
+        # Validation, checkpoints and the shipped weights all use the averaged model.
+        callbacks.append(EMAWeightAveraging(decay=cfg.training.ema_decay))
     trainer = L.Trainer(
         **plain(cfg.trainer),
         default_root_dir=str(run_dir),
@@ -50,10 +66,11 @@ def fit_and_test(cfg: DictConfig) -> int:
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume)
     fit_seconds = time.perf_counter() - started
     best = checkpoints.best_model_path or checkpoints.last_model_path
-    metrics = trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+    # Loaded outside the trainer so that the test sees the checkpoint's (averaged) weights.
+    best_module = EmotionClassifier.load_from_checkpoint(best, map_location="cpu")
+    metrics = trainer.test(best_module, datamodule=datamodule, verbose=False)[0]
     if not trainer.is_global_zero:
         return 0
-    best_module = EmotionClassifier.load_from_checkpoint(best, map_location="cpu")
     info = {
         "checkpoint": str(run_dir / "model.pt"),
         "corpus": cfg.data.corpus,
@@ -62,7 +79,7 @@ def fit_and_test(cfg: DictConfig) -> int:
         "best_val_f1": float(checkpoints.best_model_score or 0.0),
         "fit_seconds": round(fit_seconds, 1),
     }
-    report = build_report(metrics, module.test_results, **info)
+    report = build_report(metrics, best_module.test_results, **info)
     save_checkpoint(
         run_dir / "model.pt",
         best_module.model,
