@@ -15,15 +15,34 @@ from ser.model import EmotionNet
 from ser.runtime import select_device, select_dtype
 
 
+class ChannelsLastMaxPool(nn.Module):
+    """Non-overlapping max-pool as a reshape + amax over a channels-last map: the same values
+    as nn.MaxPool2d, and several times faster than it on CPU for these shapes."""
+
+    def __init__(self, pool: nn.MaxPool2d) -> None:
+        super().__init__()
+        size = pool.kernel_size
+        self.kh, self.kw = size if isinstance(size, tuple) else (size, size)
+        if pool.stride not in (size, (self.kh, self.kw)) or pool.padding not in (0, (0, 0)):
+            raise ValueError("only non-overlapping, unpadded pools are supported")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        h, w = h // self.kh * self.kh, w // self.kw * self.kw
+        nhwc = x[:, :, :h, :w].permute(0, 2, 3, 1)
+        blocks = nhwc.reshape(b, h // self.kh, self.kh, w // self.kw, self.kw, c)
+        return blocks.amax(dim=(2, 4)).permute(0, 3, 1, 2)
+
+
 def inference_net(net: EmotionNet, dtype: torch.dtype) -> EmotionNet:
-    """A copy for inference: BatchNorm folded into the convolutions, weights in `dtype`,
-    channels-last. fp32 returns the network unchanged (the eager reference path)."""
+    """A copy for inference: BatchNorm folded into the convolutions, a channels-last max-pool
+    moved before the ReLU (they commute, so fewer elements), weights in `dtype`, channels-last.
+    fp32 returns the network unchanged (the eager reference path)."""
     if dtype == torch.float32:
         return net
     fast = copy.deepcopy(net).eval()
-    for block in fast.cnn:
-        block[0] = fuse_conv_bn_eval(block[0], block[1])
-        block[1] = nn.Identity()
+    for i, (conv, norm, relu, pool) in enumerate(fast.cnn):
+        fast.cnn[i] = nn.Sequential(fuse_conv_bn_eval(conv, norm), ChannelsLastMaxPool(pool), relu)
     return fast.to(dtype=dtype, memory_format=torch.channels_last)
 
 

@@ -10,7 +10,7 @@ from ser.audio import load_waveform
 from ser.bundle import shipped_model_path
 from ser.checkpoint import Checkpoint, load_checkpoint
 from ser.features import fit_length
-from ser.predictor import Predictor
+from ser.predictor import ChannelsLastMaxPool, Predictor
 from training.corpora import scan
 
 RAVDESS = SHARED_DATA / "ravdess"
@@ -51,3 +51,11 @@ def test_fast_path_is_a_copy_with_folded_batchnorm() -> None:
     assert next(fast.net.parameters()).dtype == torch.bfloat16
     eager = Predictor(checkpoint, "cpu", "fp32")
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in eager.net.modules())
+
+
+@pytest.mark.parametrize("pool", [(4, 1), (2, 2)])
+def test_channels_last_max_pool_equals_max_pool(pool: tuple[int, int]) -> None:
+    reference = torch.nn.MaxPool2d(pool, pool)
+    for shape in [(2, 8, 16, 34), (1, 4, 7, 11)]:  # odd sizes: floor like nn.MaxPool2d
+        x = torch.randn(shape).to(memory_format=torch.channels_last)
+        assert torch.equal(ChannelsLastMaxPool(reference)(x), reference(x))
