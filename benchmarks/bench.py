@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import platform
 import resource
 import sys
@@ -18,7 +19,7 @@ from ser.checkpoint import Checkpoint, load_checkpoint
 from ser.config import FeatureConfig, ModelConfig
 from ser.model import SerModel
 from ser.predictor import Predictor
-from ser.runtime import leave_one_core
+from ser.runtime import cpu_has_bf16, leave_one_core
 from streaming.events import EndEvent, ErrorEvent, WindowEvent
 from streaming.pipeline import LivePipeline
 from streaming.sources import FileSource
@@ -112,7 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     file_seconds = 120.0 if args.quick else 600.0
     results: dict[str, Any] = {
         "machine": {
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": cpu_name(),
+            "cores": os.cpu_count(),
+            "avx512_bf16": cpu_has_bf16(),
             "threads": threads,
             "torch": torch.__version__,
             "python": platform.python_version(),
@@ -157,10 +160,13 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    cpu = results["cpu"]
+    cpu, machine = results["cpu"], results["machine"]
     print(
-        f"model: {results['model']}  fast path: {cpu['fast_path']}  "
-        f"threads: {results['machine']['threads']}"
+        f"machine: {machine['cpu']}, {machine['cores']} cores, AVX-512 BF16 "
+        f"{'yes' if machine['avx512_bf16'] else 'no'}, torch {machine['torch']}"
+    )
+    print(
+        f"model: {results['model']}  fast path: {cpu['fast_path']}  threads: {machine['threads']}"
     )
     print(f"{'batch':>6} {'eager fp32 ms/win':>18} {'fast ms/win':>12} {'fast/eager':>11}")
     for b in sorted(int(k.removeprefix("eager_ms_b")) for k in cpu if k.startswith("eager_ms_b")):
