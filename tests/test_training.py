@@ -3,11 +3,12 @@
 import csv
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import cli_env, script
+from conftest import ROOT, cli_env, script
 
 TINY_TRAIN = [
     "model=tiny",
@@ -172,3 +173,33 @@ def test_ddp_two_cpu_processes(tmp_path: Path, ravdess_root: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["num_clips"] == 36  # all six test actors, gathered across both ranks
+
+
+def test_average_is_the_mean_of_the_weights(
+    trained_run: Path, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    from ser.checkpoint import load_checkpoint
+    from training.average import main as average_main
+
+    sources = [trained_run / "model.pt", tiny_checkpoint]
+    with pytest.raises(SystemExit) as exit_info:
+        average_main([str(tmp_path / "soup.pt"), *map(str, sources)])
+    assert exit_info.value.code == 0
+    soup = load_checkpoint(tmp_path / "soup.pt").model.net.state_dict()
+    a, b = (load_checkpoint(p).model.net.state_dict() for p in sources)
+    for name, value in soup.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, (a[name] + b[name]) / 2)
+    mismatched = run(
+        [
+            sys.executable,
+            "-m",
+            "training.average",
+            str(tmp_path / "x.pt"),
+            *map(str, sources),
+            str(ROOT / "ser" / "assets" / "ser-ravdess.pt"),
+        ],
+        cwd=ROOT,
+    )
+    assert mismatched.returncode == 1
+    assert mismatched.stderr.startswith("average: error: ") and "Traceback" not in mismatched.stderr

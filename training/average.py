@@ -1,0 +1,48 @@
+"""Average the weights of several checkpoints of one run (a uniform "model soup").
+
+    python -m training.average soup.pt runs/<date>/<time>/checkpoints/epoch0*.ckpt
+
+Each input is a ser model file or a Lightning checkpoint; all must share features, network
+and labels. BatchNorm statistics are averaged too. Choose what to average on validation."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from torch.optim.swa_utils import AveragedModel
+
+from ser.checkpoint import save_checkpoint
+from ser.cli_support import run_command
+from ser.errors import CheckpointError
+from training.ship import load_source
+
+PROG = "average"
+
+
+def average(output: Path, sources: list[Path]) -> int:
+    """Write the uniform average of `sources` to `output` as a ser checkpoint."""
+    first, labels, _ = load_source(sources[0])
+    soup = AveragedModel(first, use_buffers=True)
+    for path in sources:
+        model, other_labels, _ = load_source(path)
+        if other_labels != labels or model.net.config != first.net.config:
+            raise CheckpointError(f"{path}: a different network or labels than {sources[0]}")
+        if model.frontend.config != first.frontend.config:
+            raise CheckpointError(f"{path}: different features than {sources[0]}")
+        soup.update_parameters(model)
+    meta = {"averaged": [str(p) for p in sources]}
+    save_checkpoint(output, soup.module, labels, meta=meta)
+    print(f"{output}: average of {len(sources)} checkpoints")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("output", type=Path, help="the averaged ser checkpoint to write")
+    parser.add_argument("sources", type=Path, nargs="+", help="model.pt or .ckpt files")
+    args = parser.parse_args(argv)
+    sys.exit(run_command(PROG, lambda: average(args.output, args.sources)))
+
+
+if __name__ == "__main__":
+    main()
