@@ -14,7 +14,7 @@ from torch.optim.swa_utils import AveragedModel
 from ser.checkpoint import save_checkpoint
 from ser.cli_support import run_command
 from ser.errors import CheckpointError
-from training.ship import load_source
+from training.build import load_source
 
 PROG = "average"
 

@@ -1,16 +1,19 @@
-"""Objects built from the Hydra config: data module, Lightning module, loggers."""
+"""Objects built from the Hydra config (data module, Lightning module, loggers) and from
+checkpoint files (ser model files or a run's Lightning checkpoints)."""
 
 import os
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
 from ser.checkpoint import load_checkpoint
 from ser.config import feature_config_from
-from ser.errors import CheckpointError
+from ser.errors import CheckpointError, SerError
 from ser.labels import EMOTIONS
+from ser.model import SerModel
 from training.datamodule import EmotionDataModule
 from training.module import EmotionClassifier
 
@@ -57,14 +60,35 @@ def module_from_config(cfg: DictConfig) -> EmotionClassifier:
     )
 
 
+def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
+    """A ser model file, or a Lightning checkpoint of a run (e.g. the best one so far)."""
+    if path.suffix != ".ckpt":
+        source = load_checkpoint(path)
+        return source.model, source.labels, source.meta
+    if not path.is_file():
+        raise SerError(f"{path}: checkpoint not found")
+    raw = torch.load(path, map_location="cpu", weights_only=False)  # the run's own file
+    module = EmotionClassifier(**raw["hyper_parameters"])
+    module.load_state_dict(raw["state_dict"])
+    monitor = next((v for k, v in raw.get("callbacks", {}).items() if "ModelCheckpoint" in k), {})
+    meta = {
+        "train": {
+            "lightning_checkpoint": path.name,
+            "epoch": raw.get("epoch"),
+            "best_val_f1": float(monitor.get("best_model_score") or 0.0),
+        }
+    }
+    return module.model.eval(), module.labels, meta
+
+
 def initialise_from(module: EmotionClassifier, path: str) -> None:
-    """Start from a ser checkpoint's weights (fine-tuning); its features and network must match."""
-    checkpoint = load_checkpoint(to_absolute_path(path))
-    if checkpoint.features != module.feature_config:
+    """Start from a checkpoint's weights (fine-tuning); its features and network must match."""
+    model, labels, _ = load_source(Path(to_absolute_path(path)))
+    if model.frontend.config != module.feature_config:
         raise CheckpointError(f"{path}: its features differ from the configured ones")
-    if checkpoint.model_config != module.model_config or checkpoint.labels != module.labels:
+    if model.net.config != module.model_config or labels != module.labels:
         raise CheckpointError(f"{path}: its network or labels differ from the configured ones")
-    module.model.net.load_state_dict(checkpoint.model.net.state_dict())
+    module.model.net.load_state_dict(model.net.state_dict())
 
 
 def loggers_from_config(cfg: DictConfig, run_dir: Path) -> list:

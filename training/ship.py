@@ -16,33 +16,10 @@ import torch
 from ser.bundle import shipped_model_path
 from ser.checkpoint import load_checkpoint, save_checkpoint
 from ser.cli_support import run_command
-from ser.errors import SerError
-from ser.model import SerModel
+from training.build import load_source
 from training.evaluate import evaluate, parse_args
-from training.module import EmotionClassifier
 
 PROG = "ship"
-
-
-def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
-    """A ser model file, or a Lightning checkpoint of a run (e.g. the best one so far)."""
-    if path.suffix != ".ckpt":
-        source = load_checkpoint(path)
-        return source.model, source.labels, source.meta
-    if not path.is_file():
-        raise SerError(f"{path}: checkpoint not found")
-    raw = torch.load(path, map_location="cpu", weights_only=False)  # the run's own file
-    module = EmotionClassifier(**raw["hyper_parameters"])
-    module.load_state_dict(raw["state_dict"])
-    monitor = next((v for k, v in raw.get("callbacks", {}).items() if "ModelCheckpoint" in k), {})
-    meta = {
-        "train": {
-            "lightning_checkpoint": path.name,
-            "epoch": raw.get("epoch"),
-            "best_val_f1": float(monitor.get("best_model_score") or 0.0),
-        }
-    }
-    return module.model.eval(), module.labels, meta
 
 
 def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
