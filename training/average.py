@@ -13,8 +13,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from ser.checkpoint import save_checkpoint
 from ser.cli_support import run_command
-from ser.errors import CheckpointError
-from training.build import load_source
+from training.build import load_source, require_same_model
 
 PROG = "average"
 
@@ -23,12 +22,10 @@ def average(output: Path, sources: list[Path]) -> int:
     """Write the uniform average of `sources` to `output` as a ser checkpoint."""
     first, labels, _ = load_source(sources[0])
     soup = AveragedModel(first, use_buffers=True)
-    for path in sources:
+    soup.update_parameters(first)
+    for path in sources[1:]:
         model, other_labels, _ = load_source(path)
-        if other_labels != labels or model.net.config != first.net.config:
-            raise CheckpointError(f"{path}: a different network or labels than {sources[0]}")
-        if model.frontend.config != first.frontend.config:
-            raise CheckpointError(f"{path}: different features than {sources[0]}")
+        require_same_model(path, (model, other_labels), (first, labels), str(sources[0]))
         soup.update_parameters(model)
     meta = {"averaged": [str(p) for p in sources]}
     save_checkpoint(output, soup.module, labels, meta=meta)

@@ -81,13 +81,25 @@ def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
     return module.model.eval(), module.labels, meta
 
 
+def require_same_model(
+    path: str | Path,
+    source: tuple[SerModel, tuple[str, ...]],
+    reference: tuple[SerModel, tuple[str, ...]],
+    against: str,
+) -> None:
+    """CheckpointError unless the (model, labels) at `path` match the reference's features,
+    network and labels."""
+    (model, labels), (ref_model, ref_labels) = source, reference
+    if model.frontend.config != ref_model.frontend.config:
+        raise CheckpointError(f"{path}: its features differ from {against}")
+    if model.net.config != ref_model.net.config or labels != ref_labels:
+        raise CheckpointError(f"{path}: its network or labels differ from {against}")
+
+
 def initialise_from(module: EmotionClassifier, path: str) -> None:
     """Start from a checkpoint's weights (fine-tuning); its features and network must match."""
     model, labels, _ = load_source(Path(to_absolute_path(path)))
-    if model.frontend.config != module.feature_config:
-        raise CheckpointError(f"{path}: its features differ from the configured ones")
-    if model.net.config != module.model_config or labels != module.labels:
-        raise CheckpointError(f"{path}: its network or labels differ from the configured ones")
+    require_same_model(path, (model, labels), (module.model, module.labels), "the configured ones")
     module.model.net.load_state_dict(model.net.state_dict())
 
 
