@@ -15,9 +15,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from ser.bundle import resolve_checkpoint
 from ser.checkpoint import Checkpoint, load_checkpoint
-from ser.config import FeatureConfig, ModelConfig
-from ser.model import SerModel
 from ser.predictor import Predictor
 from ser.runtime import cpu_has_bf16, leave_one_core
 from streaming.events import EndEvent, ErrorEvent, WindowEvent
@@ -39,13 +38,10 @@ def cpu_name() -> str:
 
 
 def model_checkpoint(path: str | None) -> tuple[Checkpoint, str]:
-    """The given checkpoint, else a randomly initialised seed model (cost is weight-free)."""
-    if path:
-        return load_checkpoint(path), path
-    torch.manual_seed(0)
-    return Checkpoint(
-        SerModel().eval(), ("a", "b", "c", "d", "e", "f"), FeatureConfig(), ModelConfig()
-    ), "random seed model"
+    """The given checkpoint, else the shipped model (the fp32 recomputation of near-ties makes
+    the fast path's cost depend on the weights)."""
+    resolved = resolve_checkpoint(path)
+    return load_checkpoint(resolved), str(path or resolved.name)
 
 
 def speech_like(seconds: float, rate: int = 16000, seed: int = 0) -> np.ndarray:
@@ -81,10 +77,16 @@ def cpu_section(ckpt: Checkpoint, batches: list[int], repeats: int) -> dict[str,
         out[f"eager_ms_b{b}"], out[f"fast_ms_b{b}"] = round(e, 1), round(f, 1)
         out[f"fast_over_eager_b{b}"] = round(f / e, 3)
     out["fast_over_eager_ratio"] = out[f"fast_over_eager_b{batches[0]}"]
+    always = Predictor(ckpt, "cpu", "auto", tie_margin=1.0)  # every window recomputed in fp32
+    out["recompute_extra_ms_b1"] = round(per_window_ms(always, 1, repeats) - out["fast_ms_b1"], 1)
+    out["recomputed_windows"] = f"{fast.recomputed} of {fast.windows}"
     return out
 
 
 def run_file(predictor: Predictor, path: Path, hop: float, realtime: bool) -> dict[str, Any]:
+    """Stream `path` through the live pipeline; its summary plus the share of windows that the
+    fast path recomputed in fp32."""
+    windows, recomputed = predictor.windows, predictor.recomputed
     pipeline = LivePipeline(FileSource(path, realtime=realtime), predictor, WorkerConfig(hop))
     summary = SummaryBuilder(predictor.labels)
     stats: dict[str, Any] = {}
@@ -96,13 +98,14 @@ def run_file(predictor: Predictor, path: Path, hop: float, realtime: bool) -> di
             stats = event.stats
         elif isinstance(event, ErrorEvent):
             raise RuntimeError(event.message)
-    return summary.summary(stats)
+    share = (predictor.recomputed - recomputed) / max(1, predictor.windows - windows)
+    return {**summary.summary(stats), "recomputed_share": round(share, 4)}
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="ser-bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="a few minutes on a 2-core CPU")
-    p.add_argument("--checkpoint", help="model file (default: random seed model)")
+    p.add_argument("--checkpoint", help="model file (default: the shipped model)")
     p.add_argument("--live-seconds", type=float, help="paced live stream length (default 600)")
     p.add_argument("--json", type=Path, help="write the figures here")
     args = p.parse_args(argv)
@@ -133,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             s = run_file(fast, long_wav, hop, realtime=False)
             key = "hop05" if hop == 0.5 else "hop1"
             file_mode[f"realtime_factor_{key}"] = s["realtime_factor"]
+            file_mode[f"recomputed_share_{key}"] = s["recomputed_share"]
         results["file_mode"] = file_mode
         torch.set_num_threads(threads)
         paced = Path(tmp) / "paced.wav"
@@ -145,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
             "latency_p50_ms": s["latency_ms"]["p50"],
             "latency_p95_ms": s["latency_ms"]["p95"],
             "dropped_blocks": s["dropped_blocks"],
+            "recomputed_share": s["recomputed_share"],
         }
     if torch.cuda.is_available():
         gpu = {}
@@ -174,14 +179,20 @@ def print_table(results: dict[str, Any]) -> None:
         print(
             f"{b:>6} {cpu[key]:>18} {cpu[f'fast_ms_b{b}']:>12} {cpu[f'fast_over_eager_b{b}']:>11}"
         )
+    print(
+        f"near-ties recomputed in fp32: {cpu['recomputed_windows']} windows timed above; "
+        f"+{cpu['recompute_extra_ms_b1']} ms for each recomputed window"
+    )
     fm, live = results["file_mode"], results["live"]
     print(
         f"file mode ({fm['audio_seconds']:.0f} s): {fm['realtime_factor_hop05']}x real time at "
-        f"hop 0.5 s, {fm['realtime_factor_hop1']}x at hop 1 s"
+        f"hop 0.5 s, {fm['realtime_factor_hop1']}x at hop 1 s; recomputed "
+        f"{fm['recomputed_share_hop05']:.1%} / {fm['recomputed_share_hop1']:.1%} of windows"
     )
     print(
         f"live ({live['seconds']:.0f} s paced, hop 0.5 s): latency p50 {live['latency_p50_ms']} ms,"
-        f" p95 {live['latency_p95_ms']} ms, dropped blocks {live['dropped_blocks']}"
+        f" p95 {live['latency_p95_ms']} ms, dropped blocks {live['dropped_blocks']}, "
+        f"recomputed {live['recomputed_share']:.1%}"
     )
     if "gpu" in results:
         print(f"gpu {results['gpu']}")

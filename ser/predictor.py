@@ -1,5 +1,6 @@
-"""Batched inference on 16 kHz windows: the fast path (folded BatchNorm, bf16, channels-last)
-by default, eager fp32 with `precision="fp32"`."""
+"""Batched inference on 16 kHz windows: the fast path (folded BatchNorm, channels-last, bf16
+where the hardware has it, near-ties recomputed in fp32) by default, eager fp32 with
+`precision="fp32"`."""
 
 import copy
 from pathlib import Path
@@ -36,10 +37,7 @@ class ChannelsLastMaxPool(nn.Module):
 
 def inference_net(net: EmotionNet, dtype: torch.dtype) -> EmotionNet:
     """A copy for inference: BatchNorm folded into the convolutions, a channels-last max-pool
-    moved before the ReLU (they commute, so fewer elements), weights in `dtype`, channels-last.
-    fp32 returns the network unchanged (the eager reference path)."""
-    if dtype == torch.float32:
-        return net
+    moved before the ReLU (they commute, so fewer elements), weights in `dtype`, channels-last."""
     fast = copy.deepcopy(net).eval()
     for i, (conv, norm, relu, pool) in enumerate(fast.cnn):
         fast.cnn[i] = nn.Sequential(fuse_conv_bn_eval(conv, norm), ChannelsLastMaxPool(pool), relu)
@@ -47,7 +45,10 @@ def inference_net(net: EmotionNet, dtype: torch.dtype) -> EmotionNet:
 
 
 class Predictor:
-    """Class probabilities for batches of waveform windows, on GPU when there is one."""
+    """Class probabilities for batches of waveform windows, on GPU when there is one.
+
+    In bf16, a window whose two best classes lie within `tie_margin` is recomputed in fp32, so
+    its label is the fp32 reference's; `recomputed` counts those windows."""
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class Predictor:
         device: str = "auto",
         precision: str = "auto",
         max_batch: int | None = None,
+        tie_margin: float = 0.02,
     ) -> None:
         self.checkpoint = checkpoint
         self.labels = checkpoint.labels
@@ -67,7 +69,15 @@ class Predictor:
         self.name = "model"
         model = checkpoint.model.eval()
         self.frontend = model.frontend.to(self.device)
-        self.net = inference_net(model.net, self.dtype).to(self.device)
+        # precision="fp32" is the eager reference; otherwise the folded copy (fp32 on CPUs
+        # without bf16).
+        eager = precision == "fp32"
+        self.net = (model.net if eager else inference_net(model.net, self.dtype)).to(self.device)
+        self.tie_margin = tie_margin if self.dtype != torch.float32 else 0.0
+        self.reference_net = (
+            inference_net(model.net, torch.float32).to(self.device) if self.tie_margin else None
+        )
+        self.windows = self.recomputed = 0
 
     @classmethod
     def load(
@@ -94,6 +104,13 @@ class Predictor:
         out = []
         for chunk in batch.split(self.max_batch):
             features = self.frontend(chunk.to(self.device, non_blocking=True))  # always fp32
-            logits = self.net(features.to(self.dtype))
-            out.append(logits.float().softmax(dim=-1).cpu())
+            probs = self.net(features.to(self.dtype)).float().softmax(dim=-1)
+            if self.reference_net is not None:
+                best, second = probs.topk(2, dim=-1).values.unbind(dim=-1)
+                ties = best - second < self.tie_margin
+                if ties.any():
+                    probs[ties] = self.reference_net(features[ties]).softmax(dim=-1)
+                    self.recomputed += int(ties.sum())
+            self.windows += len(chunk)
+            out.append(probs.cpu())
         return torch.cat(out).numpy()
