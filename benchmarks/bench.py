@@ -180,7 +180,7 @@ def print_table(results: dict[str, Any]) -> None:
             f"{b:>6} {cpu[key]:>18} {cpu[f'fast_ms_b{b}']:>12} {cpu[f'fast_over_eager_b{b}']:>11}"
         )
     print(
-        f"near-ties recomputed in fp32: {cpu['recomputed_windows']} windows timed above; "
+        f"near-ties recomputed in fp32: {cpu['recomputed_windows']} windows run above; "
         f"+{cpu['recompute_extra_ms_b1']} ms for each recomputed window"
     )
     fm, live = results["file_mode"], results["live"]

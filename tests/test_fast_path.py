@@ -1,6 +1,8 @@
 """The fast path (folded BatchNorm, bf16 weights, channels-last, near-ties recomputed in fp32)
 agrees with eager fp32."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,21 +11,12 @@ from conftest import SHARED_DATA
 from benchmarks.bench import speech_like
 from ser.audio import load_waveform
 from ser.bundle import shipped_model_path
-from ser.checkpoint import Checkpoint, load_checkpoint
-from ser.config import FeatureConfig, ModelConfig
+from ser.checkpoint import load_checkpoint
 from ser.features import fit_length
-from ser.model import SerModel
 from ser.predictor import ChannelsLastMaxPool, Predictor
 from training.corpora import scan
 
 RAVDESS = SHARED_DATA / "ravdess"
-
-
-def random_checkpoint() -> Checkpoint:
-    """The seed network with random weights (BatchNorm statistics untouched)."""
-    torch.manual_seed(0)
-    labels = ("a", "b", "c", "d", "e", "f")
-    return Checkpoint(SerModel().eval(), labels, FeatureConfig(), ModelConfig())
 
 
 def assert_parity(windows: torch.Tensor) -> None:
@@ -64,8 +57,8 @@ def test_near_ties_are_recomputed_in_fp32() -> None:
     assert (never.windows, never.recomputed, never.reference_net) == (3, 0, None)
 
 
-def test_fast_path_is_a_copy_with_folded_batchnorm() -> None:
-    checkpoint = random_checkpoint()
+def test_fast_path_is_a_copy_with_folded_batchnorm(tiny_checkpoint: Path) -> None:
+    checkpoint = load_checkpoint(tiny_checkpoint)
     fast = Predictor(checkpoint, "cpu", "bf16")
     assert fast.net is not checkpoint.model.net
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())
