@@ -10,6 +10,8 @@ import pytest
 import torch
 from conftest import ROOT, cli_env, script
 
+from training.augment import mixup
+
 TINY_TRAIN = [
     "model=tiny",
     "logging=none",
@@ -109,7 +111,16 @@ def test_ser_predict_on_trained_checkpoint(trained_run: Path, cremad_root: Path)
     assert len(rows) == 120 and {"path", "label", "anger", "sad"} <= set(rows[0])
 
 
-def test_fine_tune_with_ema_and_spec_augment(
+def test_mixup_mixes_each_example_with_its_partner() -> None:
+    torch.manual_seed(0)
+    target = torch.arange(6)
+    image = target.float().view(6, 1, 1, 1).expand(6, 1, 4, 8).clone()
+    mixed, partner, lam = mixup(image, target, 0.4)
+    assert 0.0 <= lam <= 1.0 and sorted(partner.tolist()) == target.tolist()
+    torch.testing.assert_close(mixed, lam * image + (1.0 - lam) * image[partner])
+
+
+def test_fine_tune_with_ema_spec_augment_and_mixup(
     trained_run: Path, cremad_root: Path, tmp_path: Path
 ) -> None:
     result = ser_train(
@@ -119,6 +130,8 @@ def test_fine_tune_with_ema_and_spec_augment(
         f"init_from={trained_run / 'model.pt'}",
         "training.ema_decay=0.9",
         "training.spec_augment={freq_mask: 8, time_mask: 16, masks: 2}",
+        "training.mixup_alpha=0.4",
+        "training.label_smoothing=0.1",
         *TINY_TRAIN,
     )
     assert result.returncode == 0, result.stderr[-3000:]

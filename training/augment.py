@@ -1,4 +1,5 @@
-"""Training-time augmentations from config: waveform (audiomentations), SpecAugment masks."""
+"""Training-time augmentations from config: waveform (audiomentations), SpecAugment masks,
+mixup."""
 
 from typing import Any
 
@@ -71,3 +72,14 @@ def build_spec_augment(cfg: dict[str, Any] | None) -> SpecAugment | None:
     if not cfg:
         return None
     return SpecAugment(cfg["freq_mask"], cfg["time_mask"], cfg["masks"])
+
+
+def mixup(
+    image: torch.Tensor, target: torch.Tensor, alpha: float
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Mix each example with a shuffled partner, weight lam ~ Beta(alpha, alpha) per batch.
+
+    Returns the mixed batch, the partners' targets and lam (the weight of the own target)."""
+    lam = float(torch.distributions.Beta(alpha, alpha).sample())
+    partner = torch.randperm(image.shape[0], device=image.device)
+    return lam * image + (1.0 - lam) * image[partner], target[partner], lam

@@ -57,6 +57,7 @@ def module_from_config(cfg: DictConfig) -> EmotionClassifier:
         schedule=t.schedule,
         warmup_epochs=t.warmup_epochs,
         spec_augment=plain(t.get("spec_augment")),
+        mixup_alpha=t.get("mixup_alpha") or 0.0,
     )
 
 

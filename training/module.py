@@ -1,4 +1,5 @@
-"""LightningModule: the shared SerModel, SpecAugment, focal loss, Adam + schedule, metrics."""
+"""LightningModule: the shared SerModel, SpecAugment, mixup, focal loss, Adam + schedule,
+metrics."""
 
 from typing import Any
 
@@ -17,7 +18,7 @@ from ser.checkpoint import Checkpoint
 from ser.config import FeatureConfig, ModelConfig, feature_config_from, model_config_from, to_plain
 from ser.labels import EMOTIONS
 from ser.model import SerModel
-from training.augment import build_spec_augment
+from training.augment import build_spec_augment, mixup
 from training.losses import FocalLoss
 
 
@@ -47,6 +48,7 @@ class EmotionClassifier(L.LightningModule):
         schedule: str = "plateau",
         warmup_epochs: int = 0,
         spec_augment: dict[str, int] | None = None,
+        mixup_alpha: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -106,8 +108,14 @@ class EmotionClassifier(L.LightningModule):
         image = self.model.frontend(waveform)
         if self.spec_augment is not None:
             image = self.spec_augment(image)
-        logits = self.model.net(image)
-        loss = self.loss(logits, target)
+        if self.hparams.mixup_alpha > 0:
+            image, partner, lam = mixup(image, target, self.hparams.mixup_alpha)
+            logits = self.model.net(image)
+            loss = lam * self.loss(logits, target) + (1.0 - lam) * self.loss(logits, partner)
+            target = target if lam >= 0.5 else partner  # train accuracy counts the larger share
+        else:
+            logits = self.model.net(image)
+            loss = self.loss(logits, target)
         self.train_acc(logits, target)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(target))
