@@ -108,15 +108,14 @@ class EmotionClassifier(L.LightningModule):
         image = self.model.frontend(waveform)
         if self.spec_augment is not None:
             image = self.spec_augment(image)
+        partner, lam = target, 1.0
         if self.hparams.mixup_alpha > 0:
             image, partner, lam = mixup(image, target, self.hparams.mixup_alpha)
-            logits = self.model.net(image)
-            loss = lam * self.loss(logits, target) + (1.0 - lam) * self.loss(logits, partner)
-            target = target if lam >= 0.5 else partner  # train accuracy counts the larger share
-        else:
-            logits = self.model.net(image)
-            loss = self.loss(logits, target)
-        self.train_acc(logits, target)
+        logits = self.model.net(image)
+        loss = self.loss(logits, target)
+        if lam < 1.0:
+            loss = lam * loss + (1.0 - lam) * self.loss(logits, partner)
+        self.train_acc(logits, target if lam >= 0.5 else partner)  # the larger share counts
         self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(target))
         return loss
