@@ -1,11 +1,12 @@
 """Audio file reading: any rate and channel count to 16 kHz mono float32."""
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio.functional as AF
+from torchaudio.transforms import Resample
 
 from ser.errors import AudioError
 
@@ -37,10 +38,16 @@ def to_mono(samples: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 def resample(waveform: torch.Tensor, orig_rate: int, target_rate: int) -> torch.Tensor:
-    """Band-limited resampling along the last axis (no-op when the rates match)."""
+    """Band-limited resampling along the last axis (no-op when the rates match); the filter
+    of each rate pair is built once."""
     if orig_rate == target_rate:
         return waveform
-    return AF.resample(waveform, orig_rate, target_rate)
+    return _resampler(orig_rate, target_rate)(waveform)
+
+
+@functools.lru_cache(maxsize=8)
+def _resampler(orig_rate: int, target_rate: int) -> Resample:
+    return Resample(orig_rate, target_rate)
 
 
 def load_waveform(path: str | Path, sample_rate: int = 16000) -> torch.Tensor:

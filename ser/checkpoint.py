@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from ser.config import (
-    FeatureConfig,
-    ModelConfig,
+    AnyFeatureConfig,
+    AnyModelConfig,
     feature_config_from,
     model_config_from,
     to_plain,
@@ -27,8 +27,8 @@ class Checkpoint:
 
     model: SerModel
     labels: tuple[str, ...]
-    features: FeatureConfig
-    model_config: ModelConfig
+    features: AnyFeatureConfig
+    model_config: AnyModelConfig
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -48,6 +48,7 @@ def save_checkpoint(
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "family": model.family,
         "labels": list(labels),
         "features": to_plain(model.frontend.config),
         "model": to_plain(model.net.config),
@@ -76,8 +77,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"{path}: written by a newer ser (format {payload['format_version']})"
         )
     try:
-        features = feature_config_from(payload["features"])
-        model_config = model_config_from(payload["model"])
+        family = payload.get("family", "seed")
+        features = feature_config_from(payload["features"], family)
+        model_config = model_config_from(payload["model"], family)
         model = SerModel(features, model_config)
         state = {
             k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()

@@ -48,7 +48,52 @@ class ModelConfig:
             raise ValueError("model config: last conv channels must divide by num_heads")
 
 
-def to_plain(config: FeatureConfig | ModelConfig) -> dict[str, Any]:
+@dataclass(frozen=True)
+class WhisperFeatureConfig:
+    """Whisper's log-mel front end: 16 kHz, n_fft 400, hop 160, 80 Slaney mels; 5 s windows."""
+
+    sample_rate: int = 16000
+    clip_seconds: float = 5.0
+    n_fft: int = 400
+    hop_length: int = 160
+    n_mels: int = 80
+
+    @property
+    def clip_samples(self) -> int:
+        """Samples in one window."""
+        return round(self.sample_rate * self.clip_seconds)
+
+
+@dataclass(frozen=True)
+class WhisperModelConfig:
+    """Whisper-base encoder (width 512, 8 heads, ff 2048, 6 layers) and the emotion head."""
+
+    num_classes: int = 6
+    n_mels: int = 80
+    width: int = 512
+    heads: int = 8
+    ff_width: int = 2048
+    layers: int = 6
+    max_positions: int = 1500
+    hidden: int = 256
+    dropout: float = 0.2
+
+
+AnyFeatureConfig = FeatureConfig | WhisperFeatureConfig
+AnyModelConfig = ModelConfig | WhisperModelConfig
+# A model family is one front end + one network; checkpoints name theirs.
+FAMILIES: dict[str, tuple[type, type]] = {
+    "seed": (FeatureConfig, ModelConfig),
+    "whisper": (WhisperFeatureConfig, WhisperModelConfig),
+}
+
+
+def family_of(config: AnyFeatureConfig | AnyModelConfig) -> str:
+    """The family name a feature or model config belongs to."""
+    return next(name for name, types in FAMILIES.items() if type(config) in types)
+
+
+def to_plain(config: AnyFeatureConfig | AnyModelConfig) -> dict[str, Any]:
     """Dataclass to a dict of JSON/weights_only-safe values (tuples become lists)."""
     return _listify(asdict(config))
 
@@ -61,18 +106,29 @@ def _listify(value: Any) -> Any:
     return value
 
 
-def feature_config_from(data: dict[str, Any]) -> FeatureConfig:
-    """FeatureConfig from a plain dict, ignoring unknown keys."""
-    names = {f.name for f in fields(FeatureConfig)}
-    return FeatureConfig(**{k: v for k, v in data.items() if k in names})
+def _family(name: str) -> tuple[type, type]:
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model family {name!r} (known: {', '.join(FAMILIES)})")
+    return FAMILIES[name]
 
 
-def model_config_from(data: dict[str, Any]) -> ModelConfig:
-    """ModelConfig from a plain dict (lists back to tuples), ignoring unknown keys."""
-    names = {f.name for f in fields(ModelConfig)}
+def feature_config_from(data: dict[str, Any], family: str = "seed") -> AnyFeatureConfig:
+    """The family's feature config from a plain dict, ignoring unknown keys."""
+    cls = _family(family)[0]
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def model_config_from(data: dict[str, Any], family: str = "seed") -> AnyModelConfig:
+    """The family's model config from a plain dict (lists back to tuples), ignoring unknown
+    keys."""
+    cls = _family(family)[1]
+    names = {f.name for f in fields(cls)}
     kwargs = {k: v for k, v in data.items() if k in names}
+    if cls is WhisperModelConfig:
+        return cls(**kwargs)
     if "conv_channels" in kwargs:
         kwargs["conv_channels"] = tuple(int(c) for c in kwargs["conv_channels"])
     if "pools" in kwargs:
         kwargs["pools"] = tuple((int(a), int(b)) for a, b in kwargs["pools"])
-    return ModelConfig(**kwargs)
+    return cls(**kwargs)

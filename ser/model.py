@@ -3,8 +3,9 @@
 import torch
 from torch import nn
 
-from ser.config import FeatureConfig, ModelConfig
+from ser.config import AnyFeatureConfig, AnyModelConfig, FeatureConfig, ModelConfig, family_of
 from ser.features import LogMelFrontend
+from ser.whisper import WhisperEmotionNet, WhisperFrontend
 
 
 def _conv_block(c_in: int, c_out: int, kernel: int, pool: tuple[int, int]) -> nn.Sequential:
@@ -49,14 +50,23 @@ class EmotionNet(nn.Module):
 
 
 class SerModel(nn.Module):
-    """Front end + network: (B, samples) 16 kHz waveforms -> (B, classes) logits."""
+    """Front end + network of one family: (B, samples) 16 kHz waveforms -> (B, classes) logits.
+
+    The configs' types pick the family: the seed CNN + Transformer or the Whisper-base one."""
 
     def __init__(
-        self, features: FeatureConfig = FeatureConfig(), model: ModelConfig = ModelConfig()
+        self, features: AnyFeatureConfig = FeatureConfig(), model: AnyModelConfig = ModelConfig()
     ) -> None:
         super().__init__()
-        self.frontend = LogMelFrontend(features)
-        self.net = EmotionNet(model)
+        self.family = family_of(model)
+        if family_of(features) != self.family:
+            raise ValueError("feature and model configs belong to different families")
+        if self.family == "whisper":
+            self.frontend: nn.Module = WhisperFrontend(features)
+            self.net: nn.Module = WhisperEmotionNet(model)
+        else:
+            self.frontend = LogMelFrontend(features)
+            self.net = EmotionNet(model)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Logits for a batch of waveforms."""

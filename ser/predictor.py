@@ -12,8 +12,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ser.bundle import resolve_checkpoint
 from ser.checkpoint import Checkpoint, load_checkpoint
-from ser.model import EmotionNet
 from ser.runtime import select_device, select_dtype
+from ser.whisper import WhisperEmotionNet
 
 
 class ChannelsLastMaxPool(nn.Module):
@@ -35,10 +35,14 @@ class ChannelsLastMaxPool(nn.Module):
         return blocks.amax(dim=(2, 4)).permute(0, 3, 1, 2)
 
 
-def inference_net(net: EmotionNet, dtype: torch.dtype) -> EmotionNet:
-    """A copy for inference: BatchNorm folded into the convolutions, a channels-last max-pool
-    moved before the ReLU (they commute, so fewer elements), weights in `dtype`, channels-last."""
+def inference_net(net: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """A copy for inference. Seed: BatchNorm folded into the convolutions, a channels-last
+    max-pool moved before the ReLU (they commute, so fewer elements), weights in `dtype`,
+    channels-last. Whisper: the encoder's weights in `dtype` (pooling and head stay fp32)."""
     fast = copy.deepcopy(net).eval()
+    if isinstance(fast, WhisperEmotionNet):
+        fast.encoder.to(dtype)
+        return fast
     for i, (conv, norm, relu, pool) in enumerate(fast.cnn):
         fast.cnn[i] = nn.Sequential(fuse_conv_bn_eval(conv, norm), ChannelsLastMaxPool(pool), relu)
     return fast.to(dtype=dtype, memory_format=torch.channels_last)
@@ -58,7 +62,6 @@ class Predictor:
         max_batch: int | None = None,
         tie_margin: float = 0.02,
     ) -> None:
-        self.checkpoint = checkpoint
         self.labels = checkpoint.labels
         self.sample_rate = checkpoint.features.sample_rate
         self.window_samples = checkpoint.features.clip_samples
@@ -68,15 +71,20 @@ class Predictor:
         self.max_batch = max_batch or (64 if self.device.type == "cuda" else 1)
         self.name = "model"
         model = checkpoint.model.eval()
-        self.frontend = model.frontend.to(self.device)
-        # precision="fp32" is the eager reference; otherwise the folded copy (fp32 on CPUs
+        self.family = model.family
+        # Own copies: the checkpoint's modules are never moved or shared.
+        self.frontend = copy.deepcopy(model.frontend).to(self.device)
+        # precision="fp32" is the eager reference; otherwise the fast copy (fp32 on CPUs
         # without bf16).
         eager = precision == "fp32"
-        self.net = (model.net if eager else inference_net(model.net, self.dtype)).to(self.device)
+        net = copy.deepcopy(model.net).eval() if eager else inference_net(model.net, self.dtype)
+        self.net = net.to(self.device)
         self.tie_margin = tie_margin if self.dtype != torch.float32 else 0.0
         self.reference_net = (
             inference_net(model.net, torch.float32).to(self.device) if self.tie_margin else None
         )
+        # The Whisper net casts its own input; the seed CNN takes the compute dtype.
+        self._input_dtype = torch.float32 if self.family == "whisper" else self.dtype
         self.windows = self.recomputed = 0
 
     @classmethod
@@ -104,7 +112,7 @@ class Predictor:
         out = []
         for chunk in batch.split(self.max_batch):
             features = self.frontend(chunk.to(self.device, non_blocking=True))  # always fp32
-            probs = self.net(features.to(self.dtype)).float().softmax(dim=-1)
+            probs = self.net(features.to(self._input_dtype)).float().softmax(dim=-1)
             if self.reference_net is not None:
                 best, second = probs.topk(2, dim=-1).values.unbind(dim=-1)
                 ties = best - second < self.tie_margin

@@ -10,7 +10,6 @@ from ser.records import FORMATS, RecordWriter
 from ser.runtime import leave_one_core
 from streaming.headless import HeadlessRun
 from streaming.pipeline import LivePipeline
-from streaming.postprocess import GateConfig
 from streaming.sources import (
     AudioSource,
     FileSource,
@@ -18,6 +17,7 @@ from streaming.sources import (
     list_input_devices,
     parse_device,
 )
+from streaming.vad import VadConfig
 from streaming.worker import WorkerConfig
 
 PROG = "ser-live"
@@ -51,16 +51,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds of audio before the first (padded) window",
     )
     p.add_argument(
-        "--onset-db",
+        "--vad-threshold",
         type=float,
-        default=GateConfig.onset_db,
-        help="speech gate: level (dBFS) that starts speech (default %(default)s)",
+        default=VadConfig.threshold,
+        help="speech gate: Silero VAD probability above which a 32 ms chunk is speech "
+        "(default %(default)s)",
     )
     p.add_argument(
-        "--offset-db",
+        "--speech-share",
         type=float,
-        default=GateConfig.offset_db,
-        help="speech gate: level (dBFS) below which speech ends (default %(default)s)",
+        default=VadConfig.min_speech_share,
+        help="speech gate: share of a window's chunks that must be speech for it to get an "
+        "emotion (default %(default)s)",
     )
     p.add_argument("--checkpoint", help="model file (default: the shipped model)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
@@ -105,15 +107,14 @@ def live(args: argparse.Namespace) -> int:
     hop = args.hop if args.hop is not None else (1.0 if args.file else 0.5)
     if hop <= 0 or args.min_start <= 0:
         raise SerError("--hop and --min-start must be positive")
+    if not (0 < args.vad_threshold < 1 and 0 < args.speech_share <= 1):
+        raise SerError("--vad-threshold must lie in (0, 1) and --speech-share in (0, 1]")
     predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
     if predictor.device.type == "cpu" and (args.file is None or args.realtime):
         leave_one_core()  # live audio and the UI keep a core; --fast files use them all
     writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
     source = build_source(args)
-    if args.offset_db > args.onset_db:
-        raise SerError("--offset-db must not be above --onset-db")
-    gate = GateConfig(onset_db=args.onset_db, offset_db=args.offset_db)
-    config = WorkerConfig(hop, args.min_start, gate=gate)
+    config = WorkerConfig(hop, args.min_start, vad=VadConfig(args.vad_threshold, args.speech_share))
     pipeline = LivePipeline(source, predictor, config, args.record)
     if args.no_tui:
         return HeadlessRun(pipeline, writer, PROG).run()

@@ -15,7 +15,9 @@ class WindowEvent:
     probs: dict[str, float]
     label: str | None  # None for silence: no emotion is claimed
     confidence: float
-    speech: bool
+    speech: bool  # the window policy: enough of the window is speech to claim an emotion
+    speech_share: float  # share of the window's VAD chunks that are speech
+    speaking: bool  # the newest hop holds speech ("speaking now")
     smoothed: str | None
     latency_ms: float
     level_db: float
@@ -31,6 +33,8 @@ class WindowEvent:
             "label": self.label,
             "confidence": round(self.confidence, 4),
             "speech": self.speech,
+            "speech_share": round(self.speech_share, 3),
+            "speaking": self.speaking,
             "smoothed": self.smoothed,
             "latency_ms": round(self.latency_ms, 1),
             "level_db": round(self.level_db, 1),

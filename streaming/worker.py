@@ -9,20 +9,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import soundfile as sf
 import torch
-from torchaudio.transforms import Resample
 
+from ser.audio import resample, to_mono
 from ser.errors import SerError
 from ser.features import fit_length
 from ser.predictor import Predictor
 from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, WindowEvent
-from streaming.postprocess import (
-    EnergyGate,
-    GateConfig,
-    LabelSmoother,
-    SmootherConfig,
-    level_dbfs,
-)
+from streaming.postprocess import LabelSmoother, SmootherConfig, level_dbfs
 from streaming.sources import AudioSource
+from streaming.vad import SAMPLE_RATE as VAD_RATE
+from streaming.vad import SileroVad, VadConfig, WindowSpeechPolicy
 
 
 @dataclass(frozen=True)
@@ -32,7 +28,7 @@ class WorkerConfig:
     hop_seconds: float = 0.5
     min_start_seconds: float = 1.5
     max_batch: int = 8
-    gate: GateConfig = field(default_factory=GateConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
     smoother: SmootherConfig = field(default_factory=SmootherConfig)
 
 
@@ -67,14 +63,13 @@ class WindowWorker(threading.Thread):
         first = max(1, math.ceil(config.min_start_seconds * rate / self.hop))
         self._next_end = first * self.hop
         self._last_end = 0
-        self._consumed = 0  # frames already passed to the gate and the recorder
-        self._gate = EnergyGate(rate, config.gate)
-        self._gate_frames = 0
+        self._consumed = 0  # frames already passed to the recorder
+        self._vad_fed = 0  # frames already passed to the VAD
+        self._vad = SileroVad()
+        self._speech = WindowSpeechPolicy(predictor.window_samples, config.vad)
+        self._speaking = False
         self._smoother = LabelSmoother(predictor.labels, config.smoother)
         self._smoothed: str | None = None
-        self._resample = (
-            Resample(rate, predictor.sample_rate) if rate != predictor.sample_rate else None
-        )
         self._index = 0
         self._stop = threading.Event()
         self.busy_seconds = 0.0
@@ -141,37 +136,44 @@ class WindowWorker(threading.Thread):
 
     def _process(self, batch: list[PendingWindow]) -> None:
         started = time.monotonic()
-        ring = self.source.ring
+        ring, rate = self.source.ring, self.source.sample_rate
         end = batch[-1].end
         fresh = ring.read(self._consumed, end)
         if self.recorder is not None:
             self.recorder.write(fresh)
-        fresh_mono = fresh.mean(axis=1)
-        flags = self._gate.update(fresh_mono)
-        flags_offset, self._gate_frames = self._gate_frames, self._gate_frames + flags.size
-        consumed = self._consumed
-        clips = []
+        consumed, self._consumed = self._consumed, end
+        clips, speech = [], []
         for w in batch:
-            mono = torch.from_numpy(ring.read(w.start, w.end).mean(axis=1))
-            if self._resample is not None:
-                mono = self._resample(mono)
+            mono = resample(to_mono(ring.read(w.start, w.end)), rate, self.predictor.sample_rate)
+            speech.append(self._vad_step(mono, w.end))
             clips.append(fit_length(mono, self.predictor.window_samples))
         probs = self.predictor.probabilities(torch.stack(clips))
-        self._consumed = end
         self._last_end = end
         # Keep one window behind the last end: the final (tail) window may start there.
         ring.release(max(0, self._last_end - self.window))
         self.busy_seconds += time.monotonic() - started
-        frame = self._gate.frame
-        for w, p in zip(batch, probs, strict=True):
-            lo = max(0, w.span_start // frame - flags_offset)
-            hi = max(lo + 1, -(-w.end // frame) - flags_offset)
-            speech = bool(flags[lo:hi].any()) if flags.size else False
+        fresh_mono = to_mono(fresh).numpy()
+        for w, p, (share, speaking) in zip(batch, probs, speech, strict=True):
             span = fresh_mono[max(0, w.span_start - consumed) : w.end - consumed]
-            self._emit(w, p, speech, level_dbfs(span))
+            self._emit(w, p, share, speaking, level_dbfs(span))
 
-    def _emit(self, w: PendingWindow, probs: np.ndarray, speech: bool, level: float) -> None:
+    def _vad_step(self, window: torch.Tensor, end: int) -> tuple[float, bool]:
+        """Feed the VAD the window's audio it has not seen (its newest part, at 16 kHz); the
+        window's speech share and whether that newest part holds speech."""
+        new = round((end - self._vad_fed) * VAD_RATE / self.source.sample_rate)
+        self._vad_fed = end
+        probs = self._vad.update(window[window.shape[0] - min(new, window.shape[0]) :].numpy())
+        self._speech.add(probs)
+        if probs.size:
+            share = float(np.mean(probs > self.config.vad.threshold))
+            self._speaking = share >= self.config.vad.min_speech_share
+        return self._speech.speech_share(), self._speaking
+
+    def _emit(
+        self, w: PendingWindow, probs: np.ndarray, share: float, speaking: bool, level: float
+    ) -> None:
         rate = self.source.sample_rate
+        speech = share >= self.config.vad.min_speech_share
         labels = self.predictor.labels
         smoothed = self._smoother.update(probs if speech else None)
         now = time.monotonic()
@@ -185,6 +187,8 @@ class WindowWorker(threading.Thread):
             label=labels[top] if speech else None,
             confidence=float(probs[top]),
             speech=speech,
+            speech_share=share,
+            speaking=speaking,
             smoothed=smoothed,
             latency_ms=max(0.0, (now - w.arrival) * 1000),
             level_db=level,

@@ -43,7 +43,9 @@ def make_cremad(root: Path, actors: int = 10, per_class: int = 2) -> Path:
     return root
 
 
-def make_ravdess(root: Path, actors: int = 24, per_class: int = 1, suffix: str = ".flac") -> Path:
+def make_ravdess(
+    root: Path, actors: int = 24, per_class: int = 1, suffix: str = ".flac", seconds: float = 1.5
+) -> Path:
     """`root/Actor_NN/03-01-EE-01-01-RR-NN.flac`, plus unused calm/surprised clips."""
     codes = (*RAVDESS_EMOTION_CODES, "02", "08")
     for a in range(1, actors + 1):
@@ -51,7 +53,8 @@ def make_ravdess(root: Path, actors: int = 24, per_class: int = 1, suffix: str =
             for rep in range(1, per_class + 1):
                 name = f"03-01-{code}-01-01-{rep:02d}-{a:02d}{suffix}"
                 write(
-                    root / f"Actor_{a:02d}" / name, class_clip(index % len(EMOTIONS), seed=a + rep)
+                    root / f"Actor_{a:02d}" / name,
+                    class_clip(index % len(EMOTIONS), seconds, seed=a + rep),
                 )
     return root
 

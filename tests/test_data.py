@@ -89,7 +89,7 @@ def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_class_weights_from_training_labels(cremad_root: Path) -> None:
     items = scan("cremad", cremad_root)
     unbalanced = [u for u in items if u.label != 0] + [u for u in items if u.label == 0][:5]
-    weights = class_weights(unbalanced)
+    weights = class_weights([u.label for u in unbalanced])
     assert weights[0] > weights[1]
     assert torch.isclose(weights.mean(), torch.tensor(1.0))
 

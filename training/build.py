@@ -10,12 +10,21 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
 from ser.checkpoint import load_checkpoint
-from ser.config import feature_config_from
+from ser.config import feature_config_from, to_plain
 from ser.errors import CheckpointError, SerError
 from ser.labels import EMOTIONS
 from ser.model import SerModel
+from training.cached_data import (
+    CachedFeatureDataModule,
+    CachedFeatures,
+    StreamWindows,
+    augmenter,
+)
 from training.datamodule import EmotionDataModule
+from training.encoder_cache import EncoderFeatureCache
+from training.import_whisper import load_encoder_weights
 from training.module import EmotionClassifier
+from training.streams import StreamSpec
 
 
 def plain(node: Any) -> Any:
@@ -33,12 +42,55 @@ def datamodule_from_config(cfg: DictConfig) -> EmotionDataModule:
         corpus=cfg.data.corpus,
         root=to_absolute_path(cfg.data.root),
         split=plain(cfg.data.split),
-        features=feature_config_from(plain(cfg.features)),
+        features=feature_config_from(plain(cfg.features), cfg.model.get("family", "seed")),
         extra_train=extra,
         augment=plain(cfg.training.get("augment")),
         batch_size=cfg.data.batch_size,
         num_workers=cfg.data.num_workers,
     )
+
+
+def cached_datamodule_from_config(
+    cfg: DictConfig, module: EmotionClassifier
+) -> CachedFeatureDataModule:
+    """Frozen-encoder training data: loads the converted encoder into `module`, caches pooled
+    features of clips (clean and augmented) and of same-speaker stream windows, and sets the
+    head's feature statistics from the training set."""
+    source = datamodule_from_config(cfg)
+    source.setup("fit")
+    sizes, state = load_encoder_weights(to_absolute_path(cfg.model.encoder_weights))
+    expected = to_plain(module.model.net.config)
+    if any(expected[k] != v for k, v in sizes.items() if k in ("width", "layers", "heads")):
+        raise SerError(f"{cfg.model.encoder_weights}: encoder sizes {sizes} differ from the model")
+    module.model.net.encoder.load_state_dict(state)
+    c = cfg.training.cached
+    cache = EncoderFeatureCache(module.model, Path(to_absolute_path(cfg.cache_dir)), c.precision)
+    data = CachedFeatures(cache, module.model.frontend.config.clip_samples)
+    augment_cfg = plain(cfg.training.augment)
+    augment = augmenter({**augment_cfg, "room_p": c.room_p}) if augment_cfg else None
+    train_hop = StreamWindows(hop=c.stream_hop, jitter=True)
+    parts = []
+    for tag, items in source.train_groups.items():
+        parts.append(data.clips(tag, items))
+        if augment is not None:
+            parts += [data.clips(tag, items, augment, k + 1) for k in range(c.clip_copies)]
+        for k in range(c.stream_copies):
+            spec = StreamSpec(seed=1000 + k)
+            parts.append(data.streams(tag, items, spec, train_hop, augment if k else None))
+    val_windows = StreamWindows(hop=c.val_stream_hop)
+    split = source.split
+    val = [data.clips("val", split.val), data.streams("val", split.val, StreamSpec(), val_windows)]
+    train = _concat(parts)
+    module.model.net.feature_mean.copy_(train[0].mean(dim=0))
+    module.model.net.feature_std.copy_(train[0].std(dim=0) + 1e-5)
+    return CachedFeatureDataModule(
+        train, _concat(val), data.clips("test", split.test), split, cfg.training.batch_size
+    )
+
+
+def _concat(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    features = [f for f, labels in parts if len(labels)]
+    return torch.cat(features), torch.cat([labels for _, labels in parts if len(labels)])
 
 
 def module_from_config(cfg: DictConfig) -> EmotionClassifier:

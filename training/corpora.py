@@ -1,10 +1,12 @@
-"""Corpus scanners: CREMA-D (Kaggle layout), RAVDESS and TESS to labelled utterance lists."""
+"""Corpus scanners: CREMA-D (Kaggle layout), RAVDESS, TESS and manifest corpora to labelled
+utterance lists."""
 
 import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 from ser.errors import SerError
+from ser.labels import EMOTIONS
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,32 @@ def scan_tess(root: str | Path) -> list[Utterance]:
     return items
 
 
-SCANNERS = {"cremad": scan_cremad, "ravdess": scan_ravdess, "tess": scan_tess}
+def scan_manifest(root: str | Path) -> list[Utterance]:
+    """A corpus with `manifest.csv` (path,speaker,emotion,mapped); rows with no mapped class
+    are skipped. Serves URDU, EMOVO, ASED and any corpus laid out the same way."""
+    root = _require_dir(Path(root), "manifest corpus")
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        raise SerError(f"{manifest}: no manifest.csv in the corpus folder")
+    index = {name: i for i, name in enumerate(EMOTIONS)}
+    items = []
+    with manifest.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            mapped = (row.get("mapped") or "").strip()
+            if not mapped:
+                continue
+            if mapped not in index:
+                raise SerError(f"{manifest}: unknown class {mapped!r}")
+            items.append(Utterance(root / row["path"], index[mapped], row["speaker"]))
+    return items
+
+
+SCANNERS = {
+    "cremad": scan_cremad,
+    "ravdess": scan_ravdess,
+    "tess": scan_tess,
+    "manifest": scan_manifest,
+}
 
 
 def scan(corpus: str, root: str | Path) -> list[Utterance]:

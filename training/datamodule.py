@@ -1,5 +1,6 @@
 """LightningDataModule: corpus scan, speaker-independent split, class weights, loaders."""
 
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -28,9 +29,11 @@ def make_split(items: list[Utterance], cfg: dict[str, Any]) -> Split:
     return split
 
 
-def class_weights(items: list[Utterance], num_classes: int = len(EMOTIONS)) -> torch.Tensor:
+def class_weights(
+    labels: list[int] | torch.Tensor, num_classes: int = len(EMOTIONS)
+) -> torch.Tensor:
     """Inverse-frequency weights from the training labels, mean 1 over present classes."""
-    counts = torch.bincount(torch.tensor([u.label for u in items]), minlength=num_classes).float()
+    counts = torch.bincount(torch.as_tensor(labels), minlength=num_classes).float()
     weights = torch.where(counts > 0, counts.sum() / (num_classes * counts.clamp(min=1)), 0.0)
     return weights / weights[counts > 0].mean()
 
@@ -58,15 +61,21 @@ class EmotionDataModule(L.LightningDataModule):
         self.eval_stage = "test"  # which split test_dataloader serves (ser-test --split val)
         self.eval_noise: Augment | None = None  # added to test clips (robustness evaluation)
         self.split: Split | None = None
+        self.train_groups: dict[str, list[Utterance]] = {}
         self.class_weights: torch.Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.split is not None:
             return
         split = make_split(scan(self.corpus, self.root), self.split_cfg)
-        extra = [u for source in self.extra_train for u in scan(source["corpus"], source["root"])]
+        # Training clips per corpus folder (frozen-encoder caches are kept per corpus).
+        self.train_groups = {Path(self.root).name: split.train}
+        for source in self.extra_train:
+            self.train_groups[Path(source["root"]).name] = scan(source["corpus"], source["root"])
+        extra = [u for items in list(self.train_groups.values())[1:] for u in items]
         self.split = Split(split.train + extra, split.val, split.test)
-        self.class_weights = class_weights(self.split.train)
+        check_split(self.split)  # all corpora together: extra corpora must not leak speakers
+        self.class_weights = class_weights([u.label for u in self.split.train])
 
     def _loader(
         self, items: list[Utterance], train: bool, augment: Augment | None = None

@@ -15,7 +15,7 @@ from torchmetrics.classification import (
 )
 
 from ser.checkpoint import Checkpoint
-from ser.config import FeatureConfig, ModelConfig, feature_config_from, model_config_from, to_plain
+from ser.config import feature_config_from, model_config_from, to_plain
 from ser.labels import EMOTIONS
 from ser.model import SerModel
 from training.augment import build_spec_augment, mixup
@@ -53,9 +53,13 @@ class EmotionClassifier(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.labels = tuple(labels or EMOTIONS)
-        feature_cfg = feature_config_from(features or {})
-        model_cfg = model_config_from({**(model or {}), "num_classes": len(self.labels)})
+        family = (model or {}).get("family", "seed")
+        feature_cfg = feature_config_from(features or {}, family)
+        model_cfg = model_config_from({**(model or {}), "num_classes": len(self.labels)}, family)
         self.model = SerModel(feature_cfg, model_cfg)
+        if family == "whisper":
+            # Frozen encoder: only the layer weights and the head learn (on cached features).
+            self.model.net.encoder.requires_grad_(False)
         self.spec_augment = build_spec_augment(spec_augment)
         n = len(self.labels)
         self.loss = FocalLoss(n, focal_gamma, label_smoothing)
@@ -77,19 +81,11 @@ class EmotionClassifier(L.LightningModule):
         """A module around the weights of a ser checkpoint (for ser-test)."""
         module = cls(
             features=to_plain(checkpoint.features),
-            model=to_plain(checkpoint.model_config),
+            model={**to_plain(checkpoint.model_config), "family": checkpoint.model.family},
             labels=list(checkpoint.labels),
         )
         module.model.load_state_dict(checkpoint.model.state_dict())
         return module
-
-    @property
-    def feature_config(self) -> FeatureConfig:
-        return self.model.frontend.config
-
-    @property
-    def model_config(self) -> ModelConfig:
-        return self.model.net.config
 
     def set_class_weights(self, weights: torch.Tensor) -> None:
         """Loss weights computed from the training split."""
@@ -100,11 +96,29 @@ class EmotionClassifier(L.LightningModule):
         if weights is not None:
             self.set_class_weights(weights)
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return self.model(waveform)
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Logits from waveforms (B, samples), or from cached pooled encoder features
+        (B, layers + 1, 2 * width) for a frozen-encoder family."""
+        if inputs.ndim == 3 and self.model.family == "whisper":
+            return self.model.net.classify(inputs)
+        return self.model(inputs)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
-        waveform, target = batch
+        inputs, target = batch
+        if inputs.ndim == 3:  # cached encoder features: nothing to mask or mix
+            logits = self(inputs)
+            loss, counted = self.loss(logits, target), target
+        else:
+            logits, loss, counted = self._augmented_step(inputs, target)
+        self.train_acc(logits, counted)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(target))
+        return loss
+
+    def _augmented_step(
+        self, waveform: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Logits, loss and the targets that accuracy counts, with SpecAugment and mixup."""
         image = self.model.frontend(waveform)
         if self.spec_augment is not None:
             image = self.spec_augment(image)
@@ -115,10 +129,7 @@ class EmotionClassifier(L.LightningModule):
         loss = self.loss(logits, target)
         if lam < 1.0:
             loss = lam * loss + (1.0 - lam) * self.loss(logits, partner)
-        self.train_acc(logits, target if lam >= 0.5 else partner)  # the larger share counts
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
-        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(target))
-        return loss
+        return logits, loss, target if lam >= 0.5 else partner  # the larger share counts
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
         waveform, target = batch
@@ -150,7 +161,8 @@ class EmotionClassifier(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         """Adam with ReduceLROnPlateau on val macro-F1 (seed), or linear warm-up then cosine."""
         hp = self.hparams
-        optimizer = torch.optim.Adam(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(trainable, lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.schedule == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 optimizer, mode="max", factor=hp.plateau_factor, patience=hp.plateau_patience

@@ -16,6 +16,11 @@ class Split:
     val: list[Utterance]
     test: list[Utterance]
 
+    @property
+    def all(self) -> list[Utterance]:
+        """Every utterance of the three stages (a held-out corpus is scored whole)."""
+        return self.train + self.val + self.test
+
     def speakers(self, stage: str) -> set[str]:
         """Speaker ids in one stage."""
         return {u.speaker for u in getattr(self, stage)}

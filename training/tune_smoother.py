@@ -1,0 +1,68 @@
+"""Choose the label smoother's settings on validation streams (never on test speakers).
+
+    python -m training.tune_smoother --checkpoint model.pt
+
+Replays the validation speakers' streams once through the live worker, then re-smooths the
+window probabilities with each setting of the grid and prints smoothed-label macro-F1 beside
+the raw window label's; the best setting is what `SmootherConfig` should hold."""
+
+import itertools
+import sys
+
+import numpy as np
+
+from ser.bundle import resolve_checkpoint
+from ser.checkpoint import load_checkpoint
+from ser.cli_support import run_command
+from ser.predictor import Predictor
+from streaming.events import WindowEvent
+from streaming.postprocess import LabelSmoother, SmootherConfig
+from streaming.worker import WorkerConfig
+from training.evaluate import build_datamodule
+from training.evaluate import parse_args as evaluate_args
+from training.stream_eval import macro_f1, replay_streams, scored_windows
+
+PROG = "tune_smoother"
+ALPHAS = (0.2, 0.35, 0.5, 0.7, 1.0)
+MARGINS = (0.0, 0.04, 0.08, 0.15)
+
+
+def resmooth(events: list[WindowEvent], labels: tuple[str, ...], config: SmootherConfig) -> list:
+    """The smoothed label each event would carry under `config`."""
+    smoother = LabelSmoother(labels, config)
+    return [
+        smoother.update(np.array([e.probs[n] for n in labels]) if e.speech else None)
+        for e in events
+    ]
+
+
+def tune(argv: list[str]) -> int:
+    args = evaluate_args(["--split", "val", *argv])
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    predictor = Predictor(load_checkpoint(checkpoint))
+    items = getattr(build_datamodule(args).split, args.split)
+    replays = replay_streams(predictor, items, WorkerConfig(args.hop))
+    labels = predictor.labels
+    raw = scored_windows(replays, labels)
+    print(
+        f"{args.split} streams, raw window label: macro-F1 {macro_f1(raw.truth, raw.label, labels)}"
+    )
+    best = None
+    for alpha, margin in itertools.product(ALPHAS, MARGINS):
+        config = SmootherConfig(alpha, margin)
+        smoothed = [resmooth(events, labels, config) for _, events in replays]
+        scored = scored_windows(replays, labels, smoothed)
+        score = macro_f1(scored.truth, scored.smoothed, labels)["macro_f1"]
+        print(f"alpha {alpha:<5} switch_margin {margin:<5} smoothed macro-F1 {score}")
+        if best is None or score > best[0]:
+            best = (score, config)
+    print(f"best: {best[1]} (smoothed macro-F1 {best[0]})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_command(PROG, lambda: tune(sys.argv[1:] if argv is None else argv)))
+
+
+if __name__ == "__main__":
+    main()
