@@ -72,24 +72,29 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt)") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ser checkpoint (no '{FORMAT}' header)")
-    if payload.get("format_version", 0) > FORMAT_VERSION:
+    version = payload.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
-            f"{path}: written by a newer ser (format {payload['format_version']})"
+            f"{path}: written by a newer ser (format {version!r}); upgrade ser to read it"
         )
     try:
         family = payload.get("family", "seed")
         features = feature_config_from(payload["features"], family)
         model_config = model_config_from(payload["model"], family)
+        labels = tuple(str(label) for label in payload["labels"])
+        if len(labels) != model_config.num_classes:
+            raise ValueError(f"{len(labels)} labels for {model_config.num_classes} classes")
         model = SerModel(features, model_config)
         state = {
             k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
         }
         model.net.load_state_dict(state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: checkpoint does not match the ser model ({exc})") from exc
-    labels = tuple(payload["labels"])
-    if len(labels) != model_config.num_classes:
+        meta = dict(payload.get("meta") or {})
+    except KeyError as exc:
+        raise CheckpointError(f"{path}: checkpoint lacks {exc}") from exc
+    except (TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        reason = str(exc).strip().splitlines()[0]
         raise CheckpointError(
-            f"{path}: {len(labels)} labels for {model_config.num_classes} classes"
-        )
-    return Checkpoint(model.eval(), labels, features, model_config, dict(payload.get("meta", {})))
+            f"{path}: checkpoint does not match the ser model ({reason})"
+        ) from exc
+    return Checkpoint(model.eval(), labels, features, model_config, meta)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,20 +32,30 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
 
 
 class RecordWriter:
-    """Writes dict rows as CSV (header from the first row) or JSON Lines."""
+    """Writes dict rows as CSV (header from the first row) or JSON Lines.
+
+    A file target is written beside itself under a temporary name and moved into place on
+    close, and only when rows were written: a run that fails early never touches an existing
+    file, and one that fails late still leaves what it computed."""
 
     def __init__(self, target: str, fmt: str | None = None) -> None:
         self.target = target
         self.format = infer_format(target, fmt)
+        self.rows = 0
         self._csv: csv.DictWriter | None = None
+        self._partial: Path | None = None
         if target == "-":
             self._stream: TextIO = sys.stdout
-        else:
-            try:
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-                self._stream = open(target, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            except OSError as exc:
-                raise SerError(f"cannot write output {target}: {exc.strerror or exc}") from exc
+            return
+        path = Path(target)
+        self._partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir():
+                raise IsADirectoryError(21, "is a directory")
+            self._stream = open(self._partial, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise SerError(f"cannot write output {target}: {exc.strerror or exc}") from exc
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one row and flush it."""
@@ -60,13 +71,19 @@ class RecordWriter:
             else:
                 self._stream.write(json.dumps(record, separators=(",", ":")) + "\n")
             self._stream.flush()
+            self.rows += 1
         except OSError as exc:
             raise SerError(f"cannot write output {self.target}: {exc.strerror or exc}") from exc
 
     def close(self) -> None:
-        """Close the file (never stdout)."""
-        if self._stream is not sys.stdout:
-            self._stream.close()
+        """Close the file (never stdout) and move it into place if it holds any row."""
+        if self._partial is None or self._stream.closed:
+            return
+        self._stream.close()
+        if self.rows:
+            os.replace(self._partial, self.target)
+        else:
+            self._partial.unlink(missing_ok=True)
 
     def __enter__(self) -> "RecordWriter":
         return self

@@ -112,10 +112,10 @@ def live(args: argparse.Namespace) -> int:
     predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
     if predictor.device.type == "cpu" and (args.file is None or args.realtime):
         leave_one_core()  # live audio and the UI keep a core; --fast files use them all
-    writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
-    source = build_source(args)
+    source = build_source(args)  # inputs are checked before any output is opened
     config = WorkerConfig(hop, args.min_start, vad=VadConfig(args.vad_threshold, args.speech_share))
     pipeline = LivePipeline(source, predictor, config, args.record)
+    writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
     if args.no_tui:
         return HeadlessRun(pipeline, writer, PROG).run()
     from tui.app import LiveApp

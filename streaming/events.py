@@ -22,6 +22,7 @@ class WindowEvent:
     latency_ms: float
     level_db: float
     span_start: float  # start of the new audio this window adds (end - hop, or 0)
+    gap: bool = False  # audio inside the window was lost (dropped blocks): it is spliced
 
     def record(self) -> dict[str, Any]:
         return {
@@ -38,6 +39,7 @@ class WindowEvent:
             "smoothed": self.smoothed,
             "latency_ms": round(self.latency_ms, 1),
             "level_db": round(self.level_db, 1),
+            "gap": self.gap,
             "probs": {k: round(v, 4) for k, v in self.probs.items()},
         }
 
@@ -62,6 +64,23 @@ class ChangeEvent:
 
 
 @dataclass(frozen=True)
+class GapEvent:
+    """Audio the device delivered was lost (the ring buffer was full) at stream time `start`."""
+
+    start: float
+    seconds: float
+    wall_time: float
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "type": "gap",
+            "start": round(self.start, 3),
+            "seconds": round(self.seconds, 3),
+            "wall_time": round(self.wall_time, 3),
+        }
+
+
+@dataclass(frozen=True)
 class ErrorEvent:
     """The run cannot go on: the source or the worker failed."""
 
@@ -75,4 +94,4 @@ class EndEvent:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-Event = WindowEvent | ChangeEvent | ErrorEvent | EndEvent
+Event = WindowEvent | ChangeEvent | GapEvent | ErrorEvent | EndEvent

@@ -3,9 +3,9 @@
 import sys
 from typing import Any
 
-from ser.cli_support import report_error
+from ser.cli_support import EXIT_INTERRUPTED, report_error
 from ser.records import RecordWriter
-from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, WindowEvent
+from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, GapEvent, WindowEvent
 from streaming.pipeline import LivePipeline
 from streaming.summary import SummaryBuilder, format_summary
 
@@ -20,12 +20,14 @@ class HeadlessRun:
         self.stats: dict[str, Any] = {}
 
     def run(self) -> int:
-        """Drive the pipeline to its end; 1 when it failed, 0 otherwise (Ctrl-C included)."""
-        self.pipeline.start()
+        """Drive the pipeline to its end; 1 when it failed, 130 on Ctrl-C, 0 otherwise."""
         try:
+            self.pipeline.start()
             for event in self.pipeline.iter_events():
                 self.handle(event)
         except KeyboardInterrupt:
+            self.code = self.code or EXIT_INTERRUPTED
+            print(f"{self.prog}: interrupted", file=sys.stderr)
             self.pipeline.stop()
             for event in self.pipeline.iter_events():  # what was already computed
                 self.handle(event)
@@ -42,7 +44,7 @@ class HeadlessRun:
         if isinstance(event, WindowEvent):
             self.summary.add(event)
             self.writer.write(event.record())
-        elif isinstance(event, ChangeEvent):
+        elif isinstance(event, ChangeEvent | GapEvent):
             if self.writer.format == "jsonl":
                 self.writer.write(event.record())
         elif isinstance(event, ErrorEvent):

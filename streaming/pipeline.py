@@ -4,11 +4,9 @@ import queue
 from collections.abc import Iterator
 from pathlib import Path
 
-import soundfile as sf
-
-from ser.errors import SerError
 from ser.predictor import Predictor
 from streaming.events import EndEvent, Event
+from streaming.recording import Recording
 from streaming.sources import AudioSource
 from streaming.worker import WindowWorker, WorkerConfig
 
@@ -29,12 +27,7 @@ class LivePipeline:
         self.events: queue.Queue[Event] = queue.Queue()
         recorder = None
         if record_path is not None:
-            try:
-                recorder = sf.SoundFile(
-                    str(record_path), "w", samplerate=source.sample_rate, channels=source.channels
-                )
-            except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-                raise SerError(f"cannot write recording {record_path}: {exc}") from exc
+            recorder = Recording(Path(record_path), source.sample_rate, source.channels)
         self.worker = WindowWorker(source, predictor, config, self.events.put, recorder)
 
     def start(self) -> None:

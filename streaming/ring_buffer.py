@@ -11,7 +11,9 @@ class RingBuffer:
     """Fixed-capacity float32 (frames, channels) ring addressed by absolute frame indices.
 
     The writer (an audio callback) copies into free space only; a block that does not fit is
-    dropped whole and counted, so the reader's unreleased frames are never overwritten.
+    dropped whole and counted, so the reader's unreleased frames are never overwritten. Each
+    drop is kept in `gaps` as (ring index where the audio was cut, frames lost), so the reader
+    can keep a stream clock that counts every frame the device delivered.
     """
 
     def __init__(self, capacity: int, channels: int) -> None:
@@ -20,9 +22,12 @@ class RingBuffer:
         self._data = np.zeros((capacity, channels), dtype=np.float32)
         self._written = 0
         self._released = 0
+        # (frames written, when the last of them arrived), replaced as one tuple so that a
+        # reader never pairs a new count with an old time (or the reverse).
+        self._progress = (0, time.monotonic())
         self.dropped_blocks = 0
         self.dropped_frames = 0
-        self.last_write_time = time.monotonic()
+        self.gaps: list[tuple[int, int]] = []  # appended by the writer only
         self._data_event = threading.Event()
         self._space_event = threading.Event()
 
@@ -30,6 +35,11 @@ class RingBuffer:
     def written(self) -> int:
         """Frames written since the start (absolute index of the next frame)."""
         return self._written
+
+    @property
+    def progress(self) -> tuple[int, float]:
+        """Frames written and the monotonic time the last block arrived, read together."""
+        return self._progress
 
     @property
     def released(self) -> int:
@@ -45,6 +55,10 @@ class RingBuffer:
         """Copy a (frames, channels) block in; False (and counted) when it does not fit."""
         frames = block.shape[0]
         if frames > self.free:
+            if self.gaps and self.gaps[-1][0] == self._written:  # the same cut grows
+                self.gaps[-1] = (self._written, self.gaps[-1][1] + frames)
+            else:
+                self.gaps.append((self._written, frames))
             self.dropped_blocks += 1
             self.dropped_frames += frames
             return False
@@ -53,10 +67,14 @@ class RingBuffer:
         self._data[start : start + first] = block[:first]
         if first < frames:
             self._data[: frames - first] = block[first:]
-        self.last_write_time = time.monotonic()
         self._written += frames
+        self._progress = (self._written, time.monotonic())
         self._data_event.set()
         return True
+
+    def lost_before(self, index: int) -> int:
+        """Frames dropped before ring index `index` (add them to get stream frames)."""
+        return sum(frames for at, frames in list(self.gaps) if at <= index)
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """A copy of frames [start, stop); they must be written and not yet released."""

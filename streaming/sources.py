@@ -28,6 +28,7 @@ class AudioSource(ABC):
         self.error: str | None = None  # why the source failed, if it did
         self.paused = False
         self.live_clock = True  # audio arrives at its own pace (False: as fast as consumed)
+        self.overflows = 0  # blocks the audio driver itself reported as overflowed
 
     @abstractmethod
     def start(self) -> None:
@@ -182,7 +183,6 @@ class MicrophoneSource(AudioSource):
             f"mic [{self.device_index}] {info['name']} ({self.sample_rate} Hz, {self.channels} ch)"
         )
         self.stall_seconds = stall_seconds
-        self.overflows = 0
         self._stopping = False
         self._make_ring()
         self._last_callback = time.monotonic()
@@ -213,7 +213,11 @@ class MicrophoneSource(AudioSource):
 
     def start(self) -> None:
         self._last_callback = time.monotonic()
-        self._stream.start()
+        sd = _sounddevice()
+        try:
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise DeviceError(f"cannot start the input stream: {str(exc).splitlines()[0]}") from exc
 
     def stop(self) -> None:
         self._stopping = True

@@ -34,7 +34,7 @@ class SummaryBuilder:
         total = sum(self.seconds.values()) or 1.0
         wall = time.monotonic() - self.started
         audio = max(self.audio_seconds, stats.get("audio_seconds", 0.0))
-        lat = np.asarray(self.latencies) if self.latencies else np.zeros(1)
+        lat = np.asarray(self.latencies)
         return {
             "type": "summary",
             "audio_seconds": round(audio, 3),
@@ -44,10 +44,11 @@ class SummaryBuilder:
             "share": {k: round(v / total, 4) for k, v in self.seconds.items()},
             "dropped_blocks": stats.get("dropped_blocks", 0),
             "dropped_seconds": round(stats.get("dropped_seconds", 0.0), 3),
-            "latency_ms": {
-                "mean": round(float(lat.mean()), 1),
-                "p50": round(float(np.percentile(lat, 50)), 1),
-                "p95": round(float(np.percentile(lat, 95)), 1),
+            "input_overflows": stats.get("input_overflows", 0),
+            "latency_ms": {  # null when no window was computed
+                "mean": round(float(lat.mean()), 1) if lat.size else None,
+                "p50": round(float(np.percentile(lat, 50)), 1) if lat.size else None,
+                "p95": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
             },
         }
 
@@ -61,7 +62,12 @@ def format_summary(summary: dict[str, Any]) -> str:
     return (
         f"{summary['audio_seconds']:.1f} s of audio in {summary['wall_seconds']:.1f} s "
         f"({summary['realtime_factor']}x real time), {summary['windows']} windows, "
-        f"{summary['dropped_blocks']} dropped blocks\n"
+        f"{summary['dropped_blocks']} dropped blocks, {summary['input_overflows']} input "
+        "overflows\n"
         f"time share: {shares or 'none'}\n"
-        f"window latency: mean {lat['mean']} ms, p95 {lat['p95']} ms"
+        f"window latency: mean {_ms(lat['mean'])}, p95 {_ms(lat['p95'])}"
     )
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value} ms"

@@ -7,15 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import soundfile as sf
 import torch
 
 from ser.audio import resample, to_mono
 from ser.errors import SerError
 from ser.features import fit_length
 from ser.predictor import Predictor
-from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, WindowEvent
+from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, GapEvent, WindowEvent
 from streaming.postprocess import LabelSmoother, SmootherConfig, level_dbfs
+from streaming.recording import Recording
 from streaming.sources import AudioSource
 from streaming.vad import SAMPLE_RATE as VAD_RATE
 from streaming.vad import SileroVad, VadConfig, WindowSpeechPolicy
@@ -52,7 +52,7 @@ class WindowWorker(threading.Thread):
         predictor: Predictor,
         config: WorkerConfig,
         publish: Callable[[Event], None],
-        recorder: sf.SoundFile | None = None,
+        recorder: Recording | None = None,
     ) -> None:
         super().__init__(name="window-worker", daemon=True)
         self.source, self.predictor, self.config = source, predictor, config
@@ -92,8 +92,10 @@ class WindowWorker(threading.Thread):
             self.publish(
                 EndEvent(
                     {
-                        "audio_seconds": ring.written / self.source.sample_rate,
+                        "audio_seconds": (ring.written + ring.dropped_frames)
+                        / self.source.sample_rate,
                         "dropped_blocks": ring.dropped_blocks,
+                        "input_overflows": self.source.overflows,
                         "dropped_seconds": ring.dropped_frames / self.source.sample_rate,
                         "busy_seconds": self.busy_seconds,
                     }
@@ -111,6 +113,8 @@ class WindowWorker(threading.Thread):
                 if finished:
                     if ring.written > self._last_end:
                         self._process([self._window(ring.written, time.monotonic())])
+                    empty = np.zeros((0, self.source.channels), np.float32)
+                    self._publish_gaps(self._consumed, self._consumed + 1, empty)  # trailing
                     return
                 self.source.check()
                 ring.wait_written(self._next_end, timeout=0.1)
@@ -123,7 +127,7 @@ class WindowWorker(threading.Thread):
 
     def _ready_windows(self) -> list[PendingWindow]:
         ring = self.source.ring
-        written, stamp, now = ring.written, ring.last_write_time, time.monotonic()
+        (written, stamp), now = ring.progress, time.monotonic()
         batch = []
         while self._next_end <= written and len(batch) < self.config.max_batch:
             # Live clock: when the window's last frame arrived. Fast files: when it was picked.
@@ -139,8 +143,7 @@ class WindowWorker(threading.Thread):
         ring, rate = self.source.ring, self.source.sample_rate
         end = batch[-1].end
         fresh = ring.read(self._consumed, end)
-        if self.recorder is not None:
-            self.recorder.write(fresh)
+        self._publish_gaps(self._consumed, end, fresh)
         consumed, self._consumed = self._consumed, end
         clips, speech = [], []
         for w in batch:
@@ -157,6 +160,27 @@ class WindowWorker(threading.Thread):
             span = fresh_mono[max(0, w.span_start - consumed) : w.end - consumed]
             self._emit(w, p, share, speaking, level_dbfs(span))
 
+    def _publish_gaps(self, start: int, end: int, fresh: np.ndarray) -> None:
+        """Gap events for audio dropped in [start, end) of the ring; the recording gets the
+        fresh audio with silence where the lost frames were."""
+        rate, cut = self.source.sample_rate, start
+        for at, frames in [g for g in list(self.source.ring.gaps) if start <= g[0] < end]:
+            self.publish(GapEvent(self._seconds(at, after=False), frames / rate, time.time()))
+            if self.recorder is not None:
+                self.recorder.write(fresh[cut - start : at - start])
+                self.recorder.write(np.zeros((frames, fresh.shape[1]), np.float32))
+            cut = at
+        if self.recorder is not None:
+            self.recorder.write(fresh[cut - start :])
+
+    def _seconds(self, index: int, after: bool = True) -> float:
+        """Stream time of ring index `index`, counting dropped frames; `after` puts a boundary
+        that meets a gap after the lost audio (a window start), else before it (an end)."""
+        lost = sum(
+            f for at, f in list(self.source.ring.gaps) if at < index or (after and at == index)
+        )
+        return (index + lost) / self.source.sample_rate
+
     def _vad_step(self, window: torch.Tensor, end: int) -> tuple[float, bool]:
         """Feed the VAD the window's audio it has not seen (its newest part, at 16 kHz); the
         window's speech share and whether that newest part holds speech."""
@@ -172,7 +196,6 @@ class WindowWorker(threading.Thread):
     def _emit(
         self, w: PendingWindow, probs: np.ndarray, share: float, speaking: bool, level: float
     ) -> None:
-        rate = self.source.sample_rate
         speech = share >= self.config.vad.min_speech_share
         labels = self.predictor.labels
         smoothed = self._smoother.update(probs if speech else None)
@@ -180,8 +203,8 @@ class WindowWorker(threading.Thread):
         top = int(probs.argmax())
         event = WindowEvent(
             index=self._index,
-            start=w.start / rate,
-            end=w.end / rate,
+            start=self._seconds(w.start),
+            end=self._seconds(w.end, after=False),
             wall_time=time.time(),
             probs={name: float(v) for name, v in zip(labels, probs, strict=True)},
             label=labels[top] if speech else None,
@@ -192,10 +215,11 @@ class WindowWorker(threading.Thread):
             smoothed=smoothed,
             latency_ms=max(0.0, (now - w.arrival) * 1000),
             level_db=level,
-            span_start=w.span_start / rate,
+            span_start=self._seconds(w.span_start),
+            gap=any(w.start < at < w.end for at, _ in list(self.source.ring.gaps)),
         )
         self._index += 1
         self.publish(event)
         if smoothed != self._smoothed:
-            self.publish(ChangeEvent(w.end / rate, event.wall_time, self._smoothed, smoothed))
+            self.publish(ChangeEvent(event.end, event.wall_time, self._smoothed, smoothed))
             self._smoothed = smoothed

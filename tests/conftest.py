@@ -45,9 +45,16 @@ def ravdess_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def segmented_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """16 kHz mono: 3 s silence, 4 s tone, 3 s silence, 4 s noise, 2 s silence (16 s)."""
-    return synth.write(tmp_path_factory.mktemp("audio") / "segments.wav", synth.segments())
+def segments() -> tuple:
+    """16 kHz mono: 3 s silence, espeak-ng speech, 3 s silence, 4 s noise, 2 s silence, and
+    the (kind, start, end) spans."""
+    return synth.segments()
+
+
+@pytest.fixture(scope="session")
+def segmented_wav(tmp_path_factory: pytest.TempPathFactory, segments: tuple) -> Path:
+    """The segments stream as a WAV file."""
+    return synth.write(tmp_path_factory.mktemp("audio") / "segments.wav", segments[0])
 
 
 def cli_env() -> dict[str, str]:

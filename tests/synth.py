@@ -1,5 +1,6 @@
 """Synthetic audio and corpus folders for tests (no real data needed)."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -59,29 +60,33 @@ def make_ravdess(
     return root
 
 
-SEGMENTS = (("silence", 3.0), ("tone", 4.0), ("silence", 3.0), ("noise", 4.0), ("silence", 2.0))
+SEGMENTS = (("silence", 3.0), ("speech", None), ("silence", 3.0), ("noise", 4.0), ("silence", 2.0))
 
 
-def segments(rate: int = 16000) -> np.ndarray:
-    """The SEGMENTS stream: silent spans are exact zeros, the others loud."""
+def speech(rate: int = 16000, sentences: int = 2) -> np.ndarray:
+    """espeak-ng sentences at about -22 dBFS; skips the calling test without espeak-ng."""
+    import pytest
+
+    from benchmarks.gate_audio import SENTENCES, at_level, espeak
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (speech for the gate tests)")
+    return at_level(np.concatenate([espeak(t, rate=rate) for t in SENTENCES[:sentences]]), -22)
+
+
+def segments(rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+    """The SEGMENTS stream and its (kind, start, end) spans: silent spans are exact zeros,
+    speech is espeak-ng, noise is white at -24 dBFS."""
     rng = np.random.default_rng(1)
-    parts = []
+    parts, spans, t = [], [], 0.0
     for kind, seconds in SEGMENTS:
-        n = round(seconds * rate)
         if kind == "silence":
-            parts.append(np.zeros(n, np.float32))
-        elif kind == "tone":
-            parts.append(tone(440.0, seconds, rate))
+            part = np.zeros(round(seconds * rate), np.float32)
+        elif kind == "speech":
+            part = speech(rate)
         else:
-            parts.append((0.1 * rng.standard_normal(n)).astype(np.float32))
-    return np.concatenate(parts)
-
-
-def silent_spans() -> list[tuple[float, float]]:
-    """(start, end) seconds of the silent segments of `segments()`."""
-    spans, t = [], 0.0
-    for kind, seconds in SEGMENTS:
-        if kind == "silence":
-            spans.append((t, t + seconds))
-        t += seconds
-    return spans
+            part = (0.063 * rng.standard_normal(round(seconds * rate))).astype(np.float32)
+        parts.append(part)
+        spans.append((kind, t, t + part.size / rate))
+        t += part.size / rate
+    return np.concatenate(parts), spans

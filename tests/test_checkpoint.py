@@ -49,3 +49,43 @@ def test_bad_checkpoints(tmp_path: Path, tiny_checkpoint: Path) -> None:
     ]:
         with pytest.raises(CheckpointError, match=phrase):
             load_checkpoint(path)
+
+
+class _Evil:
+    """A pickle that asks to run code when loaded."""
+
+    def __reduce__(self) -> tuple:
+        return (print, ("pwned",))
+
+
+def tampered(source: Path, tmp_path: Path, name: str, change: object) -> Path:
+    """A copy of the checkpoint at `source` with its payload changed by `change`."""
+    payload = torch.load(source, weights_only=True)
+    change(payload)
+    path = tmp_path / name
+    torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "phrase"),
+    [
+        ("nolabels.pt", lambda p: p.pop("labels"), "lacks 'labels'"),
+        ("nostate.pt", lambda p: p.pop("state_dict"), "lacks 'state_dict'"),
+        ("newer.pt", lambda p: p.update(format_version=99), "newer ser"),
+        ("labels.pt", lambda p: p.update(labels=["a", "b"]), "2 labels for 6 classes"),
+        ("family.pt", lambda p: p.update(family="wav2vec"), "unknown model family"),
+        (
+            "shape.pt",
+            lambda p: p["state_dict"].update({"head.weight": torch.zeros(3, 3)}),
+            "does not match",
+        ),
+        ("code.pt", lambda p: p.update(meta=_Evil()), "not a readable checkpoint"),
+    ],
+)
+def test_tampered_checkpoints_fail_clearly(
+    tmp_path: Path, tiny_checkpoint: Path, name: str, change: object, phrase: str
+) -> None:
+    path = tampered(tiny_checkpoint, tmp_path, name, change)
+    with pytest.raises(CheckpointError, match=phrase):
+        load_checkpoint(path)

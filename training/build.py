@@ -120,9 +120,12 @@ def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
         return source.model, source.labels, source.meta
     if not path.is_file():
         raise SerError(f"{path}: checkpoint not found")
-    raw = torch.load(path, map_location="cpu", weights_only=False)  # the run's own file
-    module = EmotionClassifier(**raw["hyper_parameters"])
-    module.load_state_dict(raw["state_dict"])
+    try:  # safe loading, as Lightning's own loader does: a pickle asking for code fails
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+        module = EmotionClassifier(**raw["hyper_parameters"])
+        module.load_state_dict(raw["state_dict"])
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a usable Lightning checkpoint ({exc})") from exc
     monitor = next((v for k, v in raw.get("callbacks", {}).items() if "ModelCheckpoint" in k), {})
     meta = {
         "train": {

@@ -66,7 +66,7 @@ class LiveApp(App[int]):
         return (
             f"{state}{src.description} · {model} · {p.predictor.description} · "
             f"hop {p.config.hop_seconds:g} s · latency {latency} · "
-            f"dropped {src.ring.dropped_blocks}"
+            f"dropped {src.ring.dropped_blocks} · overflows {src.overflows}"
         )
 
     @work(thread=True, exclusive=True, name="events")
