@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from ser.bundle import resolve_checkpoint
 from ser.checkpoint import load_checkpoint
@@ -36,11 +37,28 @@ def export_onnx(model: SerModel, example: torch.Tensor, path: Path) -> None:
         )
 
 
+class FixedLengthWindow(nn.Module):
+    """Runs a traced model only on windows of the length it was traced at: a trace freezes the
+    front end's cut/pad branch, so any other length is refused with a clear error."""
+
+    def __init__(self, traced: nn.Module, samples: int) -> None:
+        super().__init__()
+        self.traced = traced
+        self.samples = samples
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        if waveform.shape[-1] != self.samples:
+            raise RuntimeError("ser window length mismatch: pad or cut windows to 'samples'")
+        return self.traced(waveform)
+
+
 def export_torchscript(model: SerModel, example: torch.Tensor, path: Path) -> None:
-    """Traced TorchScript module with the same waveform -> logits signature."""
+    """TorchScript, waveform (batch, window samples) -> logits; other lengths are refused."""
     with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.jit.trace(model, example).save(str(path))
+        # The trace is specialised to the window length on purpose (checked at run time).
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        traced = torch.jit.trace(model, example)
+    torch.jit.script(FixedLengthWindow(traced, example.shape[-1])).save(str(path))
 
 
 def onnx_probabilities(path: Path, waveform: np.ndarray) -> np.ndarray:

@@ -70,7 +70,7 @@ def cached_datamodule_from_config(
     augment = augmenter({**augment_cfg, "room_p": c.room_p}) if augment_cfg else None
     train_hop = StreamWindows(hop=c.stream_hop, jitter=True)
     parts = []
-    for tag, items in source.train_groups.items():
+    for tag, items in source.train_groups:
         parts.append(data.clips(tag, items))
         if augment is not None:
             parts += [data.clips(tag, items, augment, k + 1) for k in range(c.clip_copies)]

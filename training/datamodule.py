@@ -5,6 +5,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader
 
 from ser.config import FeatureConfig
@@ -61,7 +62,7 @@ class EmotionDataModule(L.LightningDataModule):
         self.eval_stage = "test"  # which split test_dataloader serves (ser-test --split val)
         self.eval_noise: Augment | None = None  # added to test clips (robustness evaluation)
         self.split: Split | None = None
-        self.train_groups: dict[str, list[Utterance]] = {}
+        self.train_groups: list[tuple[str, list[Utterance]]] = []
         self.class_weights: torch.Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -69,10 +70,12 @@ class EmotionDataModule(L.LightningDataModule):
             return
         split = make_split(scan(self.corpus, self.root), self.split_cfg)
         # Training clips per corpus folder (frozen-encoder caches are kept per corpus).
-        self.train_groups = {Path(self.root).name: split.train}
+        self.train_groups = [(Path(self.root).name, split.train)]
         for source in self.extra_train:
-            self.train_groups[Path(source["root"]).name] = scan(source["corpus"], source["root"])
-        extra = [u for items in list(self.train_groups.values())[1:] for u in items]
+            self.train_groups.append(
+                (Path(source["root"]).name, scan(source["corpus"], source["root"]))
+            )
+        extra = [u for _, items in self.train_groups[1:] for u in items]
         self.split = Split(split.train + extra, split.val, split.test)
         check_split(self.split)  # all corpora together: extra corpora must not leak speakers
         self.class_weights = class_weights([u.label for u in self.split.train])
@@ -87,10 +90,16 @@ class EmotionDataModule(L.LightningDataModule):
             augment=build_augment(self.augment_cfg) if train else augment,
             random_crop=train,
         )
+        # Evaluation under DDP: each clip on exactly one rank (Lightning's own sampler would pad
+        # the last rank with repeated clips, and the metrics would count them twice).
+        sampler = None
+        if not train and torch.distributed.is_available() and torch.distributed.is_initialized():
+            sampler = UnrepeatedDistributedSampler(dataset, shuffle=False)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             shuffle=train,
+            sampler=sampler,
             drop_last=train and len(items) > self.batch_size,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
