@@ -13,6 +13,7 @@ from streaming.pipeline import LivePipeline
 from streaming.sources import (
     AudioSource,
     FileSource,
+    LevelProbe,
     MicrophoneSource,
     list_input_devices,
     parse_device,
@@ -26,7 +27,11 @@ PROG = "ser-live"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--device", help="input device index or name (default: system default)")
+    src.add_argument(
+        "--device",
+        help="input device index or name (default: choose on screen; "
+        "the system default with --no-tui)",
+    )
     src.add_argument("--file", help="stream an audio file through the live path")
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     pace = p.add_mutually_exclusive_group()
@@ -80,8 +85,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def print_devices() -> int:
     for d in list_input_devices():
         print(
-            f"{d['index']:>3}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
-            f"{d['default_samplerate']:.0f} Hz)"
+            f"{'*' if d['default'] else ' '}{d['index']:>3}  {d['name']}  ({d['hostapi']}, "
+            f"{d['channels']} ch, {d['default_samplerate']:.0f} Hz)"
         )
     return 0
 
@@ -112,15 +117,24 @@ def live(args: argparse.Namespace) -> int:
     predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
     if predictor.device.type == "cpu" and (args.file is None or args.realtime):
         leave_one_core()  # live audio and the UI keep a core; --fast files use them all
-    source = build_source(args)  # inputs are checked before any output is opened
     config = WorkerConfig(hop, args.min_start, vad=VadConfig(args.vad_threshold, args.speech_share))
-    pipeline = LivePipeline(source, predictor, config, args.record)
+    if args.no_tui or args.device is not None or args.file is not None:
+        source = build_source(args)  # inputs are checked before any output is opened
+        pipeline: LivePipeline | None = LivePipeline(source, predictor, config, args.record)
+    else:  # no source named: the TUI lets the user pick a microphone first
+        devices = list_input_devices()
+        pipeline = None
     writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
     if args.no_tui:
         return HeadlessRun(pipeline, writer, PROG).run()
     from tui.app import LiveApp
+    from tui.devices import DeviceChoice
 
-    app = LiveApp(pipeline, writer=writer)
+    def open_device(index: int) -> LivePipeline:
+        return LivePipeline(MicrophoneSource(index), predictor, config, args.record)
+
+    picker = (DeviceChoice(devices, LevelProbe), open_device) if pipeline is None else None
+    app = LiveApp(pipeline, predictor.labels, writer=writer, picker=picker)
     app.run()
     if app.error:
         report_error(PROG, app.error)

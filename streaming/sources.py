@@ -129,6 +129,10 @@ def list_input_devices() -> list[dict[str, Any]]:
     """Input-capable devices: index, name, host API, channels and default rate."""
     sd = _sounddevice()
     apis = sd.query_hostapis()
+    try:
+        default = sd.query_devices(kind="input")["index"]
+    except (ValueError, sd.PortAudioError):
+        default = None
     devices = [
         {
             "index": i,
@@ -136,6 +140,7 @@ def list_input_devices() -> list[dict[str, Any]]:
             "hostapi": apis[d["hostapi"]]["name"],
             "channels": d["max_input_channels"],
             "default_samplerate": d["default_samplerate"],
+            "default": i == default,
         }
         for i, d in enumerate(sd.query_devices())
         if d["max_input_channels"] > 0
@@ -230,3 +235,32 @@ class MicrophoneSource(AudioSource):
         if not self.finished and silent_for > self.stall_seconds:
             self.error = f"the input device stopped delivering audio for {silent_for:.1f} s"
             self.finished = True
+
+
+class LevelProbe:
+    """The RMS level of one input device's latest block, for the device picker."""
+
+    def __init__(self, device: int) -> None:
+        sd = _sounddevice()
+        self._level = -120.0
+        try:
+            info = sd.query_devices(device, "input")
+            self._stream = sd.InputStream(
+                device=device,
+                channels=min(2, int(info["max_input_channels"])),
+                samplerate=info["default_samplerate"],
+                callback=self._callback,
+            )
+            self._stream.start()
+        except (ValueError, sd.PortAudioError) as exc:
+            raise DeviceError(f"input device {device}: {str(exc).splitlines()[0]}") from exc
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        self._level = float(10 * np.log10(np.mean(indata.astype(np.float64) ** 2) + 1e-12))
+
+    def level(self) -> float:
+        """Latest level in dBFS."""
+        return self._level
+
+    def close(self) -> None:
+        self._stream.close(ignore_errors=True)

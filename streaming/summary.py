@@ -1,4 +1,5 @@
-"""Run summary: share of time per smoothed emotion, window count, drops and latency."""
+"""Run summary: share of time per smoothed emotion, window count, drops and latency, in
+constant memory however long the run."""
 
 import time
 from typing import Any
@@ -8,6 +9,8 @@ import numpy as np
 from streaming.events import WindowEvent
 
 SILENCE = "silence"
+LATENCY_STEP_MS = 0.1  # latency histogram resolution
+LATENCY_MAX_MS = 10000.0  # slower windows share the last bin
 
 
 class SummaryBuilder:
@@ -17,7 +20,8 @@ class SummaryBuilder:
         self.labels = labels
         self.windows = 0
         self.seconds = dict.fromkeys((*labels, SILENCE), 0.0)
-        self.latencies: list[float] = []
+        self._latency_bins = np.zeros(round(LATENCY_MAX_MS / LATENCY_STEP_MS) + 1, np.int64)
+        self._latency_sum = 0.0
         self.audio_seconds = 0.0
         self.started = time.monotonic()
 
@@ -25,16 +29,25 @@ class SummaryBuilder:
         """Count one window; its new span goes to its smoothed label (or silence)."""
         self.windows += 1
         self.seconds[event.smoothed or SILENCE] += max(0.0, event.end - event.span_start)
-        self.latencies.append(event.latency_ms)
+        index = min(round(event.latency_ms / LATENCY_STEP_MS), self._latency_bins.size - 1)
+        self._latency_bins[index] += 1
+        self._latency_sum += event.latency_ms
         self.audio_seconds = max(self.audio_seconds, event.end)
 
+    def latency(self, percentile: float) -> float | None:
+        """The latency percentile in ms (0.1 ms resolution), None before any window."""
+        if not self.windows:
+            return None
+        rank = np.searchsorted(np.cumsum(self._latency_bins), percentile / 100 * self.windows)
+        return round(float(rank) * LATENCY_STEP_MS, 1)
+
     def summary(self, stats: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The summary record (type 'summary')."""
+        """The summary record (type 'summary'); latencies are null when no window was run."""
         stats = stats or {}
         total = sum(self.seconds.values()) or 1.0
         wall = time.monotonic() - self.started
         audio = max(self.audio_seconds, stats.get("audio_seconds", 0.0))
-        lat = np.asarray(self.latencies)
+        mean = round(self._latency_sum / self.windows, 1) if self.windows else None
         return {
             "type": "summary",
             "audio_seconds": round(audio, 3),
@@ -45,11 +58,7 @@ class SummaryBuilder:
             "dropped_blocks": stats.get("dropped_blocks", 0),
             "dropped_seconds": round(stats.get("dropped_seconds", 0.0), 3),
             "input_overflows": stats.get("input_overflows", 0),
-            "latency_ms": {  # null when no window was computed
-                "mean": round(float(lat.mean()), 1) if lat.size else None,
-                "p50": round(float(np.percentile(lat, 50)), 1) if lat.size else None,
-                "p95": round(float(np.percentile(lat, 95)), 1) if lat.size else None,
-            },
+            "latency_ms": {"mean": mean, "p50": self.latency(50), "p95": self.latency(95)},
         }
 
 

@@ -1,6 +1,8 @@
-"""The live Textual app: timeline band, probability bars, level meter and status line."""
+"""The live Textual app: emotion lanes, now panel, change log and session panel; inference runs
+in the pipeline's worker thread, events arrive through a thread worker."""
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,62 +13,119 @@ from textual.widgets import Footer, Static
 
 from ser.errors import SerError
 from ser.records import RecordWriter
-from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, WindowEvent
+from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, GapEvent, WindowEvent
 from streaming.pipeline import LivePipeline
 from streaming.summary import SummaryBuilder, format_summary
+from tui.devices import DeviceChoice, DevicePicker
+from tui.history import WindowHistory
 from tui.timeline_file import save_timeline
-from tui.widgets import EmotionTimeline, LevelMeter, ProbabilityBars
+from tui.widgets import ChangeLog, EmotionLanes, NowPanel, SessionPanel
+
+PipelineFactory = Callable[[int], LivePipeline]
 
 
 class LiveApp(App[int]):
-    """Shows the live timeline; inference runs in the pipeline's worker thread."""
+    """Shows the live session; with no pipeline yet, the device picker comes first."""
 
     CSS_PATH = "app.tcss"
     TITLE = "ser live"
     BINDINGS: ClassVar = [
         ("q", "quit_app", "Quit"),
         ("space", "toggle_pause", "Pause"),
-        ("s", "save", "Save timeline"),
+        ("s", "save", "Save"),
+        ("plus,equals_sign", "zoom(1)", "Zoom out"),
+        ("minus", "zoom(-1)", "Zoom in"),
+        ("left", "scroll(-0.5)", "Back"),
+        ("right", "scroll(0.5)", "Forward"),
+        ("end", "live", "Live"),
     ]
 
     def __init__(
-        self, pipeline: LivePipeline, writer: RecordWriter | None = None, save_dir: Path = Path(".")
+        self,
+        pipeline: LivePipeline | None,
+        labels: tuple[str, ...],
+        writer: RecordWriter | None = None,
+        save_dir: Path = Path("."),
+        picker: tuple[DeviceChoice, PipelineFactory] | None = None,
     ) -> None:
         super().__init__()
         self.pipeline = pipeline
+        self.labels = labels
         self.writer = writer
         self.save_dir = save_dir
-        self.summary = SummaryBuilder(pipeline.predictor.labels)
-        self.window_events: list[WindowEvent] = []
+        self.picker = picker
+        self.history = WindowHistory()
+        self.summary = SummaryBuilder(labels)
+        self.windows = 0
         self.error: str | None = None
         self.status_code = 0
         self.finished = False
         self.last_summary: dict | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(self._status(), id="status")
-        with Vertical(id="timeline-box"):
-            yield EmotionTimeline(id="timeline")
-        with Horizontal(id="lower"):
-            yield ProbabilityBars("waiting for the first window…", id="probs")
-            with Vertical(id="side"):
-                yield LevelMeter("level —", id="level")
-                yield Static("", id="latency")
+        yield Static("", id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield EmotionLanes(self.history, self.labels, id="lanes")
+                yield SessionPanel("", id="session")
+            with Vertical(id="right"):
+                yield NowPanel("waiting for the first window…", id="now")
+                yield ChangeLog("no changes yet", id="changes")
         yield Static("", id="message")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.pipeline.start()
+        self.query_one("#lanes").border_title = "emotion lanes"
+        self.query_one("#now").border_title = "now"
+        self.query_one("#changes").border_title = "changes"
+        self.query_one("#session").border_title = "session"
+        if self.pipeline is None and self.picker is not None:
+            self.push_screen(DevicePicker(self.picker[0]), self._start_on_device)
+        else:
+            self._start()
+
+    def _start_on_device(self, index: int | None) -> None:
+        if index is None:
+            self.exit(0)
+            return
+        try:
+            self.pipeline = self.picker[1](index)
+        except SerError as exc:
+            self.error, self.status_code = str(exc), 1
+            self.exit(1)
+            return
+        self._start()
+
+    def _start(self) -> None:
+        try:
+            self.pipeline.start()
+        except SerError as exc:
+            self.error, self.status_code = str(exc), 1
+            self.exit(1)
+            return
+        self._refresh_status()
         self.consume_events()
 
-    def _status(self, latency: str = "—") -> str:
-        p, src = self.pipeline, self.pipeline.source
+    def _status(self) -> dict:
+        p = self.pipeline
+        source = p.source
+        return {
+            "model": p.predictor.name,
+            "device": p.predictor.description,
+            "dropped": source.ring.dropped_blocks,
+            "overflows": source.overflows,
+        }
+
+    def _refresh_status(self) -> None:
+        p = self.pipeline
+        status = self._status()
         state = "PAUSED · " if p.paused else ""
-        model = p.predictor.name
-        return (
-            f"{state}{src.description} · {model} · {p.predictor.description} · "
-            f"hop {p.config.hop_seconds:g} s · latency {latency} · "
-            f"dropped {src.ring.dropped_blocks} · overflows {src.overflows}"
+        p95 = self.summary.latency(95)
+        latency = "—" if p95 is None else f"{p95:.0f} ms"
+        self.query_one("#status", Static).update(
+            f"{state}{p.source.description} · {status['model']} · {status['device']} · "
+            f"hop {p.config.hop_seconds:g} s · p95 {latency} · dropped {status['dropped']} · "
+            f"overflows {status['overflows']}"
         )
 
     @work(thread=True, exclusive=True, name="events")
@@ -79,7 +138,12 @@ class LiveApp(App[int]):
         if isinstance(event, WindowEvent):
             self._on_window(event)
         elif isinstance(event, ChangeEvent):
+            self.history.add_change(event)
+            self.query_one(ChangeLog).show(self.history)
             self._write(event.record(), jsonl_only=True)
+        elif isinstance(event, GapEvent):
+            self._write(event.record(), jsonl_only=True)
+            self.notify(f"{event.seconds:.2f} s of audio lost at {event.start:.1f} s")
         elif isinstance(event, ErrorEvent):
             self.error, self.status_code = event.message, 1
             self._message(f"error: {event.message}", error=True)
@@ -87,17 +151,14 @@ class LiveApp(App[int]):
             self._finish(event.stats)
 
     def _on_window(self, event: WindowEvent) -> None:
-        self.window_events.append(event)
+        self.windows += 1
+        self.history.add(event)
         self.summary.add(event)
         self._write(event.record())
-        self.query_one(EmotionTimeline).add(event)
-        self.query_one(ProbabilityBars).show(event)
-        self.query_one(LevelMeter).show(event.level_db, event.speech)
-        self.query_one("#latency", Static).update(
-            f"window {event.index}  [{event.start:.1f}–{event.end:.1f} s]\n"
-            f"latency {event.latency_ms:.0f} ms"
-        )
-        self.query_one("#status", Static).update(self._status(f"{event.latency_ms:.0f} ms"))
+        self.query_one(EmotionLanes).refresh()
+        self.query_one(NowPanel).show(event)
+        self.query_one(SessionPanel).show(self.summary.summary(), self._status())
+        self._refresh_status()
 
     def _write(self, record: dict, jsonl_only: bool = False) -> None:
         if self.writer is None or (jsonl_only and self.writer.format != "jsonl"):
@@ -117,23 +178,34 @@ class LiveApp(App[int]):
             self.writer.close()
             self.writer = None
         if self.error is None:
-            self._message("finished · " + format_summary(self.last_summary) + "\npress q to quit")
+            self._message("finished · " + format_summary(self.last_summary).replace("\n", " · "))
 
     def _message(self, text: str, error: bool = False) -> None:
         message = self.query_one("#message", Static)
         message.set_class(error, "error")
+        message.set_class(True, "shown")
         message.update(text)
 
+    def action_zoom(self, step: int) -> None:
+        self.query_one(EmotionLanes).zoom(step)
+
+    def action_scroll(self, fraction: float) -> None:
+        self.query_one(EmotionLanes).scroll(fraction)
+
+    def action_live(self) -> None:
+        self.query_one(EmotionLanes).view_end = None
+
     def action_toggle_pause(self) -> None:
-        self.pipeline.toggle_pause()
-        self.query_one("#status", Static).update(self._status())
+        if self.pipeline is not None:
+            self.pipeline.toggle_pause()
+            self._refresh_status()
 
     def action_save(self) -> None:
-        if not self.window_events:
+        if not self.history.marks:
             self.notify("nothing to save yet")
             return
         try:
-            jsonl, png = save_timeline(self.window_events, self.save_dir)
+            jsonl, png = save_timeline(self.history, self.labels, self.save_dir)
         except (OSError, SerError) as exc:
             self.notify(f"cannot save timeline: {exc}", severity="error")
             return
@@ -141,9 +213,10 @@ class LiveApp(App[int]):
 
     async def action_quit_app(self) -> None:
         """Stop capture, let the events already computed arrive (written, summarised), exit."""
-        self.pipeline.stop()
-        for _ in range(100):
-            if self.finished:
-                break
-            await asyncio.sleep(0.05)
+        if self.pipeline is not None:
+            self.pipeline.stop()
+            for _ in range(100):
+                if self.finished:
+                    break
+                await asyncio.sleep(0.05)
         self.exit(self.status_code)

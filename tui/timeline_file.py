@@ -1,48 +1,61 @@
-"""Saving a timeline: the window events as JSONL and a PNG plot of probabilities over time."""
+"""Saving the screen's timeline: its windows as JSONL and a PNG of the same emotion lanes."""
 
 import time
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from ser.records import RecordWriter
-from streaming.events import WindowEvent
-from tui.palette import colour
+from streaming.summary import SILENCE
+from tui.history import WindowHistory
+from tui.palette import SILENCE_COLOUR, blend, colour
 
 
-def save_timeline(events: list[WindowEvent], directory: Path) -> tuple[Path, Path]:
+def save_timeline(
+    history: WindowHistory, labels: tuple[str, ...], directory: Path
+) -> tuple[Path, Path]:
     """Write `ser-timeline-<time>.jsonl` and `.png` into `directory`; returns both paths."""
     directory.mkdir(parents=True, exist_ok=True)
     stem = directory / time.strftime("ser-timeline-%Y%m%d-%H%M%S")
     jsonl, png = stem.with_suffix(".jsonl"), stem.with_suffix(".png")
     with RecordWriter(str(jsonl), "jsonl") as writer:
-        for event in events:
-            writer.write(event.record())
-    plot_timeline(events, png)
+        for mark in history.marks:
+            writer.write(
+                {
+                    "type": "window",
+                    "span_start": round(mark.span_start, 3),
+                    "end": round(mark.end, 3),
+                    "speech": mark.speech,
+                    "smoothed": mark.smoothed,
+                    "probs": {n: round(p, 4) for n, p in zip(labels, mark.probs, strict=True)},
+                }
+            )
+    plot_lanes(history, labels, png)
     return jsonl, png
 
 
-def plot_timeline(events: list[WindowEvent], path: Path) -> Path:
-    """Class probabilities per window (lines) above a band of the smoothed label."""
-    fig, (ax, band) = plt.subplots(
-        2, 1, figsize=(10, 4), dpi=110, sharex=True, gridspec_kw={"height_ratios": [4, 1]}
-    )
-    ends = [e.end for e in events]
-    labels = list(events[0].probs) if events else []
-    for name in labels:
-        ax.plot(ends, [e.probs[name] for e in events], color=colour(name), label=name, lw=1.2)
-    ax.set_ylabel("probability")
-    ax.set_ylim(0, 1)
-    if labels:
-        ax.legend(ncol=len(labels), fontsize=7, loc="upper center")
-    for e in events:
-        band.axvspan(e.span_start, e.end, color=colour(e.smoothed), lw=0)
-    band.set_yticks([])
-    band.set_xlabel("stream time (s)")
-    band.set_ylabel("smoothed", fontsize=8)
+def _rgb(hex_colour: str) -> list[float]:
+    return [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+
+
+def plot_lanes(history: WindowHistory, labels: tuple[str, ...], path: Path) -> Path:
+    """The smoothed label as a band above one lane per class and silence (colour intensity =
+    probability), as the terminal draws them."""
+    marks = history.marks
+    rows = [[_rgb(colour(m.smoothed)) for m in marks]]
+    for i, name in enumerate(labels):
+        rows.append([_rgb(blend(SILENCE_COLOUR, colour(name), m.probs[i] if m.speech else 0))
+                     for m in marks])  # fmt: skip
+    rows.append([_rgb(blend(SILENCE_COLOUR, "#9aa0a6", 0.0 if m.speech else 1.0)) for m in marks])
+    fig, ax = plt.subplots(figsize=(12, 3.6), dpi=110)
+    extent = (marks[0].span_start, marks[-1].end, len(rows), 0)
+    ax.imshow(np.array(rows), aspect="auto", interpolation="nearest", extent=extent)
+    ax.set_yticks(np.arange(len(rows)) + 0.5, ["smoothed", *labels, SILENCE])
+    ax.set_xlabel("stream time (s)")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
