@@ -15,6 +15,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from benchmarks.gate import gate_benchmark, print_gate
 from ser.bundle import resolve_checkpoint
 from ser.checkpoint import Checkpoint, load_checkpoint
 from ser.predictor import Predictor
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint", help="model file (default: the shipped model)")
     p.add_argument("--live-seconds", type=float, help="paced live stream length (default 600)")
     p.add_argument("--json", type=Path, help="write the figures here")
+    p.add_argument("--no-gate", action="store_true", help="skip the speech-gate benchmark")
     args = p.parse_args(argv)
     ckpt, model_name = model_checkpoint(args.checkpoint)
     all_threads = torch.get_num_threads()
@@ -151,6 +153,11 @@ def main(argv: list[str] | None = None) -> None:
             "dropped_blocks": s["dropped_blocks"],
             "recomputed_share": s["recomputed_share"],
         }
+    if not args.no_gate:
+        results["gate"] = gate_benchmark(fast)
+        results["gate"]["vad_ms_per_window_at_hop_0.5"] = round(
+            results["gate"]["vad_ms_per_audio_second"] * 0.5, 2
+        )
     if torch.cuda.is_available():
         gpu = {}
         for precision in ("fp32", "bf16"):
@@ -196,5 +203,7 @@ def print_table(results: dict[str, Any]) -> None:
     )
     if "gpu" in results:
         print(f"gpu {results['gpu']}")
+    if "gate" in results:
+        print_gate(results["gate"])
     print(f"peak RSS {results['peak_rss_mb']} MB")
     sys.stdout.flush()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ser.errors import CheckpointError
 
-SHIPPED_MODEL_NAME = "ser-ravdess.pt"
+SHIPPED_MODEL_NAME = "ser-whisper-base.pt"
 
 
 def shipped_model_path() -> Path:

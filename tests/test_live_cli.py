@@ -91,7 +91,7 @@ def test_csv_output_and_recording(tmp_path: Path, tiny_checkpoint: Path) -> None
 def test_bad_inputs_one_line_nonzero(tmp_path: Path, tiny_checkpoint: Path) -> None:
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
-    good = synth.write(tmp_path / "good.wav", synth.tone(300, 2.0))
+    good = synth.write(tmp_path / "good.wav", synth.tone(300, 6.0))
     ckpt = ["--checkpoint", str(tiny_checkpoint)]
     cases = [
         (["--file", str(tmp_path / "missing.wav"), "--no-tui", *ckpt], "no such file"),

@@ -11,6 +11,7 @@ import pytest
 import torch
 from conftest import ROOT, cli_env, script
 
+from ser.bundle import shipped_model_path
 from training.augment import mixup
 
 TINY_TRAIN = [
@@ -215,9 +216,29 @@ def test_average_is_the_mean_of_the_weights(
             "training.average",
             str(tmp_path / "x.pt"),
             *map(str, sources),
-            str(ROOT / "ser" / "assets" / "ser-ravdess.pt"),
+            str(shipped_model_path()),
         ],
         cwd=ROOT,
     )
     assert mismatched.returncode == 1
     assert mismatched.stderr.startswith("average: error: ") and "Traceback" not in mismatched.stderr
+
+
+class _RunsCode:
+    def __reduce__(self) -> tuple:
+        return (print, ("code ran",))
+
+
+def test_lightning_checkpoints_load_safely(trained_run: Path, tmp_path: Path) -> None:
+    from ser.errors import CheckpointError
+    from training.build import load_source
+
+    best = sorted((trained_run / "checkpoints").glob("epoch*.ckpt"))[-1]
+    model, labels, meta = load_source(best)
+    assert model.family == "seed" and len(labels) == 6 and meta["train"]["epoch"] >= 0
+    raw = torch.load(best, weights_only=True)
+    raw["hyper_parameters"]["extra"] = _RunsCode()
+    evil = tmp_path / "evil.ckpt"
+    torch.save(raw, evil)
+    with pytest.raises(CheckpointError, match="not a usable Lightning checkpoint"):
+        load_source(evil)

@@ -22,7 +22,7 @@ from training.cached_data import (
 )
 from training.datamodule import EmotionDataModule
 from training.encoder_cache import EncoderFeatureCache
-from training.import_whisper import load_encoder_weights
+from training.import_whisper import import_whisper, load_encoder_weights
 from training.module import EmotionClassifier
 from training.streams import StreamSpec
 
@@ -58,7 +58,10 @@ def cached_datamodule_from_config(
     head's feature statistics from the training set."""
     source = datamodule_from_config(cfg)
     source.setup("fit")
-    sizes, state = load_encoder_weights(to_absolute_path(cfg.model.encoder_weights))
+    encoder_file = Path(to_absolute_path(cfg.model.encoder_weights))
+    if not encoder_file.exists():  # first run: convert from the pinned packages when present
+        import_whisper(encoder_file)
+    sizes, state = load_encoder_weights(encoder_file)
     expected = to_plain(module.model.net.config)
     if any(expected[k] != v for k, v in sizes.items() if k in ("width", "layers", "heads")):
         raise SerError(f"{cfg.model.encoder_weights}: encoder sizes {sizes} differ from the model")

@@ -2,9 +2,9 @@
 
     python -m training.ship runs/<date>/<time>/model.pt
 
-Writes `ser/assets/ser-ravdess.pt` (fp16, loaded by default by every command), then runs the
-test-split evaluation and the noise-robustness table on that very file into
-`docs/model-card/`, and records the clean test numbers in the file's metadata."""
+Writes `ser/assets/ser-whisper-base.pt` (fp16, loaded by default by every command), then runs
+the test-split evaluation — clips, the noise-robustness table and streams — on that very file
+into `docs/model-card/`, and records the clean test numbers in the file's metadata."""
 
 import argparse
 import json
@@ -32,12 +32,14 @@ def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
     with torch.no_grad():
         diff = (model.eval()(probe).softmax(-1) - shipped.model(probe).softmax(-1)).abs().max()
     print(f"{target}: {target.stat().st_size / 2**20:.1f} MiB, fp16 vs fp32 max |Δp| {diff:.2e}")
-    argv = ["--checkpoint", str(target), "--output-dir", str(card_dir), "--robustness"]
+    argv = ["--checkpoint", str(target), "--output-dir", str(card_dir), "--robustness", "--streams"]
     if data_root:
         argv += ["--root", data_root]
     evaluate(parse_args(argv))
     report = json.loads((card_dir / "report.json").read_text())
     meta["test"] = {k: report[k] for k in ("accuracy", "macro_f1", "num_clips", "speakers")}
+    streams = json.loads((card_dir / "streams.json").read_text())["conditions"]
+    meta["test"]["streams"] = {row["condition"]: row["window_macro_f1"] for row in streams}
     save_checkpoint(target, shipped.model, shipped.labels, meta=meta, half=True)
     return 0
 

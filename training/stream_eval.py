@@ -2,6 +2,7 @@
 one long recording (training/streams.py) and played through the live worker, as fast as
 possible; the window events lying wholly inside one emotion block are scored."""
 
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import soundfile as sf
 import torch
 from torchmetrics.functional.classification import multiclass_f1_score
+from tqdm import tqdm
 
 from ser.predictor import Predictor
 from streaming.events import WindowEvent
@@ -43,8 +45,10 @@ def replay_streams(
 ) -> list[tuple[Stream, list[WindowEvent]]]:
     """Build one stream per speaker of `items` and replay each through the live worker."""
     out = []
+    streams = build_streams(items, spec, SAMPLE_RATE)
+    progress = tqdm(streams, desc="streams", unit="speaker", disable=not sys.stderr.isatty())
     with tempfile.TemporaryDirectory() as tmp:
-        for stream in build_streams(items, spec, SAMPLE_RATE):
+        for stream in progress:
             audio = stream.audio
             if noise is not None:
                 audio = noise(samples=audio, sample_rate=SAMPLE_RATE)

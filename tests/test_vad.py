@@ -1,0 +1,65 @@
+"""The speech gate: Silero VAD run incrementally, and the window policy on speech and on every
+non-speech kind of the gate benchmark."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import synth
+
+from benchmarks.gate import inside, tally
+from benchmarks.gate_audio import NON_SPEECH, RATE, non_speech
+from ser.predictor import Predictor
+from streaming.replay import replay
+from streaming.sources import FileSource
+from streaming.vad import CHUNK, SileroVad, VadConfig, WindowSpeechPolicy
+from streaming.worker import WorkerConfig
+
+
+def test_incremental_vad_equals_whole_audio_vad() -> None:
+    audio = np.concatenate([synth.speech(sentences=1), non_speech("white", 2.0)])
+    whole = SileroVad().update(audio)
+    vad, pieces, i = SileroVad(), [], 0
+    for size in (700, 3, 5000, 12345, 512, 1):  # awkward sizes, then the rest
+        pieces.append(vad.update(audio[i : i + size]))
+        i += size
+    pieces.append(vad.update(audio[i:]))
+    assert np.array_equal(np.concatenate(pieces), whole)
+    assert whole.size == audio.size // CHUNK
+    assert whole.max() > 0.9 and whole[-40:].max() < 0.5  # speech, then noise
+
+
+def test_window_policy_counts_the_whole_window() -> None:
+    policy = WindowSpeechPolicy(80000, VadConfig(threshold=0.5, min_speech_share=0.1))
+    policy.add(np.zeros(150))
+    assert policy.speech_share() == 0 and not policy.is_speech()
+    policy.add(np.ones(15))  # 15 of the window's 156 chunks
+    assert policy.speech_share() == pytest.approx(15 / 156) and not policy.is_speech()
+    policy.add(np.ones(1))
+    assert policy.is_speech()
+    policy.add(np.zeros(140))  # the 16 speech chunks are still inside the 5 s window
+    assert policy.is_speech()
+    policy.add(np.zeros(1))  # ... until one of them slides out
+    assert not policy.is_speech()
+
+
+def test_non_speech_stays_unlabelled_and_speech_is_labelled(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    voice = synth.speech(sentences=2)
+    parts, spans, t = [], [], 0.0
+    for kind in NON_SPEECH:
+        for name, audio in (("speech", voice), (kind, non_speech(kind, 8.0, -24.0))):
+            parts.append(audio)
+            spans.append((name, t, t + audio.size / RATE))
+            t += audio.size / RATE
+    path = synth.write(tmp_path / "gate.wav", np.concatenate(parts))
+    events = replay(
+        FileSource(path, realtime=False), Predictor.load(tiny_checkpoint), WorkerConfig()
+    )
+    decisions = [(k, e.label is not None) for e in events.windows
+                 if (k := inside(spans, e.start, e.end))]  # fmt: skip
+    result = tally(decisions)
+    assert set(result["per_kind"]) == {"speech", *NON_SPEECH}
+    assert all(row["windows"] >= 3 for row in result["per_kind"].values())
+    assert result["misses"] <= 0.05 and result["false_alarms"] == 0.0, result
