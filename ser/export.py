@@ -55,10 +55,12 @@ class FixedLengthWindow(nn.Module):
 def export_torchscript(model: SerModel, example: torch.Tensor, path: Path) -> None:
     """TorchScript, waveform (batch, window samples) -> logits; other lengths are refused."""
     with torch.no_grad(), warnings.catch_warnings():
-        # The trace is specialised to the window length on purpose (checked at run time).
+        # The trace is specialised to the window length on purpose (checked at run time);
+        # TorchScript's deprecation notice is not the user's concern here.
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
         traced = torch.jit.trace(model, example)
-    torch.jit.script(FixedLengthWindow(traced, example.shape[-1])).save(str(path))
+        torch.jit.script(FixedLengthWindow(traced, example.shape[-1])).save(str(path))
 
 
 def onnx_probabilities(path: Path, waveform: np.ndarray) -> np.ndarray:
@@ -70,7 +72,9 @@ def onnx_probabilities(path: Path, waveform: np.ndarray) -> np.ndarray:
 
 
 def torchscript_probabilities(path: Path, waveform: np.ndarray) -> np.ndarray:
-    module = torch.jit.load(str(path))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        module = torch.jit.load(str(path))
     with torch.no_grad():
         return module(torch.from_numpy(waveform)).softmax(-1).numpy()
 

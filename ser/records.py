@@ -31,6 +31,19 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def partial_path(target: Path) -> Path:
+    """Where an output is written until it is complete: beside it, hidden, same extension."""
+    return target.with_name(f".{target.stem}.{os.getpid()}.partial{target.suffix}")
+
+
+def settle(partial: Path, target: Path, keep: bool) -> None:
+    """Move a finished partial file over its target, or drop it when it holds nothing."""
+    if keep:
+        os.replace(partial, target)
+    else:
+        partial.unlink(missing_ok=True)
+
+
 class RecordWriter:
     """Writes dict rows as CSV (header from the first row) or JSON Lines.
 
@@ -48,7 +61,7 @@ class RecordWriter:
             self._stream: TextIO = sys.stdout
             return
         path = Path(target)
-        self._partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self._partial = partial_path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.is_dir():
@@ -80,10 +93,7 @@ class RecordWriter:
         if self._partial is None or self._stream.closed:
             return
         self._stream.close()
-        if self.rows:
-            os.replace(self._partial, self.target)
-        else:
-            self._partial.unlink(missing_ok=True)
+        settle(self._partial, Path(self.target), keep=self.rows > 0)
 
     def __enter__(self) -> "RecordWriter":
         return self

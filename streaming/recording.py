@@ -1,12 +1,12 @@
 """`--record`: the audio the device delivered, written safely beside its target."""
 
-import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from ser.errors import SerError
+from ser.records import partial_path, settle
 
 
 class Recording:
@@ -16,7 +16,7 @@ class Recording:
     def __init__(self, path: Path, sample_rate: int, channels: int) -> None:
         self.path = path
         self.frames = 0
-        self._partial = path.with_name(f".{path.name}.{os.getpid()}.partial{path.suffix}")
+        self._partial = partial_path(path)
         try:
             # The format follows the extension, which the temporary name keeps.
             self._file = sf.SoundFile(
@@ -35,7 +35,4 @@ class Recording:
         if self._file.closed:
             return
         self._file.close()
-        if self.frames:
-            os.replace(self._partial, self.path)
-        else:
-            self._partial.unlink(missing_ok=True)
+        settle(self._partial, self.path, keep=self.frames > 0)

@@ -66,4 +66,17 @@ def test_ser_test_robustness_table(
         "babble 5 dB",
     ]
     assert "| babble 5 dB |" in (tmp_path / "robustness.md").read_text()
-    assert (tmp_path / "report.json").is_file()
+    clean = json.loads((tmp_path / "report.json").read_text())
+    assert rows[0]["accuracy"] == clean["accuracy"] and rows[0]["macro_f1"] == clean["macro_f1"]
+    # Each row is the same evaluation as a single ser-test --noise run of that condition.
+    single = subprocess.run(
+        [script("ser-test"), "--checkpoint", str(tiny_checkpoint), "--root", str(ravdess_root),
+         "--noise", "babble", "--snr", "10", "--output-dir", str(tmp_path / "one"),
+         "--num-workers", "0"],
+        env=cli_env(), capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert single.returncode == 0, single.stderr[-2000:]
+    report = json.loads((tmp_path / "one" / "report.json").read_text())
+    assert report["noise"] == {"kind": "babble", "snr_db": 10.0}
+    assert rows[5]["accuracy"] == report["accuracy"] and rows[5]["macro_f1"] == report["macro_f1"]
+    assert all(0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["macro_f1"] <= 1.0 for r in rows)
