@@ -18,7 +18,8 @@ from training.cached_data import (
     CachedFeatureDataModule,
     CachedFeatures,
     StreamWindows,
-    augmenter,
+    babble_augmentation,
+    room_augmentation,
 )
 from training.datamodule import EmotionDataModule
 from training.encoder_cache import EncoderFeatureCache
@@ -70,16 +71,19 @@ def cached_datamodule_from_config(
     cache = EncoderFeatureCache(module.model, Path(to_absolute_path(cfg.cache_dir)), c.precision)
     data = CachedFeatures(cache, module.model.frontend.config.clip_samples)
     augment_cfg = plain(cfg.training.augment)
-    augment = augmenter({**augment_cfg, "room_p": c.room_p}) if augment_cfg else None
+    room = room_augmentation({**augment_cfg, "room_p": c.room_p}) if augment_cfg else None
+    talkers = sorted(u.path for u in source.split.train)  # training speakers only
+    babble = babble_augmentation(talkers, {"babble_snr_db": list(c.babble_snr_db)})
     train_hop = StreamWindows(hop=c.stream_hop, jitter=True)
     parts = []
     for tag, items in source.train_groups:
         parts.append(data.clips(tag, items))
-        if augment is not None:
-            parts += [data.clips(tag, items, augment, k + 1) for k in range(c.clip_copies)]
-        for k in range(c.stream_copies):
-            spec = StreamSpec(seed=1000 + k)
-            parts.append(data.streams(tag, items, spec, train_hop, augment if k else None))
+        if room is not None:
+            parts += [data.clips(tag, items, room, k + 1) for k in range(c.clip_copies)]
+        parts += [data.clips(tag, items, babble, k + 1) for k in range(c.babble_copies)]
+        for k in range(c.stream_copies):  # the first clean, then room, babble, room, ...
+            augment = None if k == 0 else (room, babble)[(k - 1) % 2]
+            parts.append(data.streams(tag, items, StreamSpec(seed=1000 + k), train_hop, augment))
     val_windows = StreamWindows(hop=c.val_stream_hop)
     split = source.split
     val = [data.clips("val", split.val), data.streams("val", split.val, StreamSpec(), val_windows)]

@@ -51,14 +51,42 @@ def stream_windows(
     return out
 
 
-def augmenter(cfg: dict[str, Any] | None) -> am.Compose | None:
-    """The seed chain plus room reverberation and level changes, for cached copies."""
-    seed_chain = build_augment(cfg)
-    if seed_chain is None:
-        return None
-    room = am.RoomSimulator(p=cfg.get("room_p", 0.5), leave_length_unchanged=True)
+@dataclass(frozen=True)
+class Augmentation:
+    """A named augmentation recipe; `description` (its settings) is part of the cache key."""
+
+    name: str
+    transform: am.Compose
+    description: str
+
+
+def room_augmentation(cfg: dict[str, Any]) -> Augmentation:
+    """Room reverberation, the seed chain, then a level change of -18..+6 dB."""
+    room = am.RoomSimulator(p=cfg["room_p"], leave_length_unchanged=True)
     level = am.Gain(min_gain_db=-18, max_gain_db=6, p=1.0)
-    return am.Compose([room, seed_chain, level])
+    transform = am.Compose([room, build_augment(cfg), level])
+    return Augmentation("aug", transform, repr(sorted(cfg.items())))
+
+
+def babble_augmentation(talkers: list[Path], cfg: dict[str, Any]) -> Augmentation:
+    """One or two other training talkers in the background (babble), sometimes white or
+    coloured noise too, then a level change."""
+    low, high = cfg["babble_snr_db"]
+    transform = am.Compose(
+        [
+            am.AddBackgroundNoise(sounds_path=talkers, min_snr_db=low, max_snr_db=high, p=1.0),
+            am.AddBackgroundNoise(sounds_path=talkers, min_snr_db=low + 5, max_snr_db=high, p=0.5),
+            am.OneOf(
+                [
+                    am.AddGaussianSNR(min_snr_db=5, max_snr_db=30),
+                    am.AddColorNoise(min_snr_db=5, max_snr_db=30),
+                ],
+                p=0.3,
+            ),
+            am.Gain(min_gain_db=-18, max_gain_db=6, p=1.0),
+        ]
+    )
+    return Augmentation("babble", transform, f"babble {low}..{high} dB, {len(talkers)} talkers")
 
 
 def _augmented(make: Example, augment: am.Compose, seed: int) -> torch.Tensor:
@@ -80,16 +108,17 @@ class CachedFeatures:
         self.window_samples = window_samples
 
     def clips(
-        self, tag: str, items: list[Utterance], augment: am.Compose | None = None, copy: int = 0
+        self, tag: str, items: list[Utterance], augment: Augmentation | None = None, copy: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each clip cut/padded to the window; augmented copy number `copy` when given."""
         makes: list[Example] = [partial(_clip, u.path, self.window_samples) for u in items]
+        keys = [str(u.path) for u in items]
+        name = f"{tag}-clips-clean"
         if augment is not None:
-            makes = [
-                partial(_augmented, m, augment, copy * 100003 + i) for i, m in enumerate(makes)
-            ]
-        keys = [str(u.path) for u in items] + [f"augment copy {copy}" if augment else "clean"]
-        name = f"{tag}-clips-{'aug' + str(copy) if augment else 'clean'}"
+            makes = [partial(_augmented, m, augment.transform, copy * 100003 + i)
+                     for i, m in enumerate(makes)]  # fmt: skip
+            keys += [f"{augment.name} copy {copy}", augment.description]
+            name = f"{tag}-clips-{augment.name}{copy}"
         return self.cache.features(name, keys, makes), _labels(items)
 
     def streams(
@@ -98,7 +127,7 @@ class CachedFeatures:
         items: list[Utterance],
         spec: StreamSpec,
         windows: StreamWindows,
-        augment: am.Compose | None = None,
+        augment: Augmentation | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows of same-speaker streams built from `items` (one stream per speaker)."""
         streams = {s.speaker: s for s in build_streams(items, spec)}
@@ -108,12 +137,13 @@ class CachedFeatures:
             return torch.from_numpy(streams[speaker].audio[start:end])
 
         makes: list[Example] = [partial(make, s, a, b) for s, a, b, _ in cuts]
+        keys = [str(u.path) for u in items] + [repr(spec), repr(windows)]
+        name = f"{tag}-streams-{spec.seed}"
         if augment is not None:
-            makes = [
-                partial(_augmented, m, augment, spec.seed * 7919 + i) for i, m in enumerate(makes)
-            ]
-        keys = [str(u.path) for u in items] + [repr(spec), repr(windows), bool(augment)]
-        name = f"{tag}-streams-{spec.seed}{'-aug' if augment else ''}"
+            makes = [partial(_augmented, m, augment.transform, spec.seed * 7919 + i)
+                     for i, m in enumerate(makes)]  # fmt: skip
+            keys.append(augment.description)
+            name += f"-{augment.name}"
         labels = torch.tensor([label for *_, label in cuts], dtype=torch.long)
         return self.cache.features(name, keys, makes), labels
 
