@@ -40,9 +40,12 @@ def save_checkpoint(
     half: bool = False,
 ) -> Path:
     """Write the network weights and everything needed to rebuild the model."""
-    dtype = torch.float16 if half else torch.float32
+    # half: the weights in fp16; buffers (normalisation statistics, positions) stay fp32.
+    weights = {name for name, _ in model.net.named_parameters()}
     state = {
-        k: (v.detach().to("cpu", dtype) if v.is_floating_point() else v.detach().cpu())
+        k: v.detach().to("cpu", torch.float16 if half and k in weights else v.dtype)
+        if v.is_floating_point()
+        else v.detach().cpu()
         for k, v in model.net.state_dict().items()
     }
     payload = {

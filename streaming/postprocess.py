@@ -14,9 +14,13 @@ def level_dbfs(samples: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class SmootherConfig:
-    """Exponential smoothing of probabilities; a new label must lead by `switch_margin`."""
+    """Exponential smoothing of probabilities; a new label must lead by `switch_margin`.
 
-    alpha: float = 0.35
+    Chosen on validation streams (python -m training.tune_smoother): with 5 s windows every
+    second the windows already overlap by 80 %, so any averaging lags behind a change of
+    emotion; the switching margin alone (alpha 1) scored above the raw label (0.811 vs 0.798)."""
+
+    alpha: float = 1.0
     switch_margin: float = 0.08
 
 
