@@ -178,7 +178,8 @@ class LiveApp(App[int]):
             self.writer.close()
             self.writer = None
         if self.error is None:
-            self._message("finished · " + format_summary(self.last_summary).replace("\n", " · "))
+            first = format_summary(self.last_summary).splitlines()[0]
+            self._message(f"finished · {first} · q quits")
 
     def _message(self, text: str, error: bool = False) -> None:
         message = self.query_one("#message", Static)

@@ -116,8 +116,8 @@ class NowPanel(Static):
     """The current smoothed label, its confidence, speaking now, level and all class bars."""
 
     def show(self, event: WindowEvent) -> None:
-        width = max(6, self.size.width - 16)
-        text = Text()
+        width = max(6, self.size.width - 18)
+        text = Text(no_wrap=True, overflow="crop")
         if event.smoothed:
             confidence = event.probs.get(event.smoothed, 0.0)
             text.append(
@@ -127,9 +127,9 @@ class NowPanel(Static):
         else:
             text.append(" SILENCE ", style="bold white on grey30")
             text.append("  no emotion claimed\n", style="dim")
-        speaking = "● speaking" if event.speaking else "○ not speaking"
+        speaking = "● speaking" if event.speaking else "○ silent now"
         text.append(speaking, style="green" if event.speaking else "dim")
-        text.append(f"   {event.level_db:5.1f} dBFS\n", style="dim")
+        text.append(f" · {event.level_db:5.1f} dBFS\n", style="dim")
         top = max(event.probs, key=event.probs.get)
         for name, p in event.probs.items():
             filled = round(p * width)
@@ -145,7 +145,7 @@ class ChangeLog(Static):
 
     def show(self, history: WindowHistory) -> None:
         rows = max(1, self.size.height)
-        text = Text()
+        text = Text(no_wrap=True, overflow="crop")
         for change in list(history.changes)[:rows]:
             text.append(f"{clock(change.time)}  ", style="dim")
             text.append(change.previous or "silence", style=colour(change.previous))
@@ -162,14 +162,15 @@ class SessionPanel(Static):
     def show(self, summary: dict, status: dict) -> None:
         shares = list(summary["share"].items())
         half = (len(shares) + 1) // 2
-        bar = max(2, (self.size.width - 2) // 2 - 14)
-        text = Text()
+        bar = max(2, (self.size.width - 2 - 26) // 2)  # two cells of name, bar, share
+        text = Text(no_wrap=True, overflow="crop")
         for row in range(half):
             for name, share in shares[row::half][:2]:
                 filled = round(share * bar)
                 text.append(f"{name[:7]:<7} ")
                 text.append("▇" * filled, style=colour(None if name == SILENCE else name))
-                text.append(" " * (bar - filled) + f"{share:4.0%}  ")
+                text.append("░" * (bar - filled), style="grey23")
+                text.append(f"{share:>4.0%} ")
             text.append("\n")
         lat = summary["latency_ms"]
         text.append(
