@@ -95,23 +95,3 @@ def test_device_that_disappears_ends_with_one_error(
     assert "Traceback" not in stderr
     records = [json.loads(line) for line in events.read_text().splitlines()]
     assert records[0]["type"] == "window" and records[-1]["type"] == "summary"
-
-
-def test_a_stream_that_will_not_start_is_one_error(
-    microphone: VirtualMicrophone, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """PortAudioError from starting the stream becomes a DeviceError (one line, exit 1)."""
-    import sounddevice as sd
-
-    from ser.errors import DeviceError
-    from streaming.sources import MicrophoneSource
-
-    source = MicrophoneSource("pulse")
-
-    def refuse() -> None:
-        raise sd.PortAudioError("Device unavailable [PaErrorCode -9985]")
-
-    monkeypatch.setattr(source._stream, "start", refuse)
-    with pytest.raises(DeviceError, match="cannot start the input stream: Device unavailable"):
-        source.start()
-    source.stop()
