@@ -72,9 +72,10 @@ class RingBuffer:
         self._data_event.set()
         return True
 
-    def lost_before(self, index: int) -> int:
-        """Frames dropped before ring index `index` (add them to get stream frames)."""
-        return sum(frames for at, frames in list(self.gaps) if at <= index)
+    def lost_before(self, index: int, inclusive: bool = True) -> int:
+        """Frames dropped before ring index `index` (add them to get stream frames); a gap cut
+        exactly at `index` counts only when `inclusive`."""
+        return sum(f for at, f in list(self.gaps) if at < index or (inclusive and at == index))
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """A copy of frames [start, stop); they must be written and not yet released."""

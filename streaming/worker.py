@@ -156,9 +156,9 @@ class WindowWorker(threading.Thread):
         ring.release(max(0, self._last_end - self.window))
         self.busy_seconds += time.monotonic() - started
         fresh_mono = to_mono(fresh).numpy()
-        for w, p, (share, speaking) in zip(batch, probs, speech, strict=True):
+        for w, p, gate in zip(batch, probs, speech, strict=True):
             span = fresh_mono[max(0, w.span_start - consumed) : w.end - consumed]
-            self._emit(w, p, share, speaking, level_dbfs(span))
+            self._emit(w, p, *gate, level_dbfs(span))
 
     def _publish_gaps(self, start: int, end: int, fresh: np.ndarray) -> None:
         """Gap events for audio dropped in [start, end) of the ring; the recording gets the
@@ -176,14 +176,12 @@ class WindowWorker(threading.Thread):
     def _seconds(self, index: int, after: bool = True) -> float:
         """Stream time of ring index `index`, counting dropped frames; `after` puts a boundary
         that meets a gap after the lost audio (a window start), else before it (an end)."""
-        lost = sum(
-            f for at, f in list(self.source.ring.gaps) if at < index or (after and at == index)
-        )
-        return (index + lost) / self.source.sample_rate
+        return (index + self.source.ring.lost_before(index, after)) / self.source.sample_rate
 
-    def _vad_step(self, window: torch.Tensor, end: int) -> tuple[float, bool]:
+    def _vad_step(self, window: torch.Tensor, end: int) -> tuple[float, bool, bool]:
         """Feed the VAD the window's audio it has not seen (its newest part, at 16 kHz); the
-        window's speech share and whether that newest part holds speech."""
+        window's speech share, the window policy's verdict, and whether that newest part holds
+        speech."""
         new = round((end - self._vad_fed) * VAD_RATE / self.source.sample_rate)
         self._vad_fed = end
         probs = self._vad.update(window[window.shape[0] - min(new, window.shape[0]) :].numpy())
@@ -191,12 +189,17 @@ class WindowWorker(threading.Thread):
         if probs.size:
             share = float(np.mean(probs > self.config.vad.threshold))
             self._speaking = share >= self.config.vad.min_speech_share
-        return self._speech.speech_share(), self._speaking
+        return self._speech.speech_share(), self._speech.is_speech(), self._speaking
 
     def _emit(
-        self, w: PendingWindow, probs: np.ndarray, share: float, speaking: bool, level: float
+        self,
+        w: PendingWindow,
+        probs: np.ndarray,
+        share: float,
+        speech: bool,
+        speaking: bool,
+        level: float,
     ) -> None:
-        speech = share >= self.config.vad.min_speech_share
         labels = self.predictor.labels
         smoothed = self._smoother.update(probs if speech else None)
         now = time.monotonic()

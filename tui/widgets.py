@@ -60,9 +60,10 @@ class EmotionLanes(Widget):
         lane_rows = max(1, (height - 2) // (len(self.labels) + 1))
         rows = [self._band(cells)]
         for i, name in enumerate((*self.labels, SILENCE)):
-            lane = self._lane(cells, i, name)
-            rows += [lane if r == lane_rows // 2 else self._lane(cells, i, "")
-                     for r in range(lane_rows)]  # fmt: skip
+            lane = self._lane(cells, i)  # coloured once, repeated for a taller lane
+            for r in range(lane_rows):
+                label = name if r == lane_rows // 2 else ""
+                rows.append(Text(label.ljust(LABEL_WIDTH)[:LABEL_WIDTH], style="bold") + lane)
         rows.append(self._axis(start, end, cols))
         return Text("\n").join(rows[:height])
 
@@ -83,8 +84,8 @@ class EmotionLanes(Widget):
             text.append(" ", style=style)
         return text
 
-    def _lane(self, cells: list[WindowMark | None], index: int, name: str) -> Text:
-        text = Text(name.ljust(LABEL_WIDTH)[:LABEL_WIDTH], style="bold" if name else "")
+    def _lane(self, cells: list[WindowMark | None], index: int) -> Text:
+        text = Text()
         for mark in cells:
             if mark is None:
                 text.append(" ")
