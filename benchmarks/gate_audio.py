@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from ser.audio import load_waveform
 
@@ -70,3 +71,17 @@ def non_speech(kind: str, seconds: float, dbfs: float = -24.0, seed: int = 0) ->
     else:
         raise ValueError(f"unknown non-speech kind {kind!r}")
     return at_level(np.asarray(x, np.float64), dbfs)
+
+
+def speech_recording(path: Path, seconds: float) -> None:
+    """Speech (four espeak-ng sentences and voices at -22 dBFS, each followed by 1.5-4.5 s of
+    faint room noise) repeated to `seconds`, written to `path`."""
+    cycle = []
+    for i, text in enumerate(SENTENCES):
+        cycle += [at_level(espeak(text, ("en", "en+f3", "en+m3", "en-us")[i]), -22.0)]
+        cycle += [non_speech("pink", 1.5 + i, -55.0, seed=i)]
+    loop = np.concatenate(cycle)
+    total = round(seconds * RATE)
+    with sf.SoundFile(str(path), "w", RATE, 1, subtype="PCM_16") as out:
+        for start in range(0, total, loop.size):
+            out.write(loop[: min(loop.size, total - start)])

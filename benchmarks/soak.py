@@ -13,10 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import soundfile as sf
-
-from benchmarks.gate_audio import RATE, SENTENCES, at_level, espeak, non_speech
+from benchmarks.gate_audio import speech_recording
 from ser.predictor import Predictor
 from streaming.pipeline import LivePipeline
 from streaming.sources import FileSource
@@ -32,19 +29,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def long_recording(path: Path, minutes: float) -> None:
-    """Speech from four sentences with pauses and some room noise, repeated to `minutes`."""
-    cycle = []
-    for i, text in enumerate(SENTENCES):
-        cycle += [at_level(espeak(text, ("en", "en+f3", "en+m3", "en-us")[i]), -22.0)]
-        cycle += [non_speech("pink", 1.5 + i, -55.0, seed=i)]
-    loop = np.concatenate(cycle)
-    total = round(minutes * 60 * RATE)
-    with sf.SoundFile(str(path), "w", RATE, 1, subtype="PCM_16") as out:
-        for start in range(0, total, loop.size):
-            out.write(loop[: min(loop.size, total - start)])
 
 
 class MemoryWatch(threading.Thread):
@@ -96,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     predictor = Predictor.load(args.checkpoint)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "soak.wav"
-        long_recording(path, args.minutes)
+        speech_recording(path, args.minutes * 60)
         result = asyncio.run(soak(predictor, path))
     print(
         f"soak: {result['audio_minutes']} min of audio, {result['windows']} windows in "

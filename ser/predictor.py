@@ -52,7 +52,8 @@ class Predictor:
     """Class probabilities for batches of waveform windows, on GPU when there is one.
 
     In bf16, a window whose two best classes lie within `tie_margin` is recomputed in fp32, so
-    its label is the fp32 reference's; `recomputed` counts those windows."""
+    its label is the fp32 reference's (only where `settle` asks, e.g. windows the speech gate
+    passes: a gated-out window has no label); `recomputed` counts those windows."""
 
     def __init__(
         self,
@@ -104,18 +105,25 @@ class Predictor:
         return f"{self.device.type.upper()} {precision}"
 
     @torch.inference_mode()
-    def probabilities(self, windows: torch.Tensor | np.ndarray) -> np.ndarray:
-        """(N, samples) 16 kHz windows -> (N, classes) float32 probabilities."""
+    def probabilities(
+        self, windows: torch.Tensor | np.ndarray, settle: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(N, samples) 16 kHz windows -> (N, classes) float32 probabilities; `settle` (N bools,
+        default all) marks the windows whose near-ties are recomputed in fp32."""
         batch = torch.as_tensor(windows, dtype=torch.float32)
         if batch.ndim == 1:
             batch = batch.unsqueeze(0)
+        wanted = torch.ones(len(batch), dtype=torch.bool)
+        if settle is not None:
+            wanted = torch.as_tensor(settle, dtype=torch.bool)
         out = []
-        for chunk in batch.split(self.max_batch):
+        chunks = zip(batch.split(self.max_batch), wanted.split(self.max_batch), strict=True)
+        for chunk, chunk_wanted in chunks:
             features = self.frontend(chunk.to(self.device, non_blocking=True))  # always fp32
             probs = self.net(features.to(self._input_dtype)).float().softmax(dim=-1)
             if self.reference_net is not None:
                 best, second = probs.topk(2, dim=-1).values.unbind(dim=-1)
-                ties = best - second < self.tie_margin
+                ties = (best - second < self.tie_margin) & chunk_wanted.to(probs.device)
                 if ties.any():
                     probs[ties] = self.reference_net(features[ties]).softmax(dim=-1)
                     self.recomputed += int(ties.sum())

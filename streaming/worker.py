@@ -150,7 +150,9 @@ class WindowWorker(threading.Thread):
             mono = resample(to_mono(ring.read(w.start, w.end)), rate, self.predictor.sample_rate)
             speech.append(self._vad_step(mono, w.end))
             clips.append(fit_length(mono, self.predictor.window_samples))
-        probs = self.predictor.probabilities(torch.stack(clips))
+        # Near-ties matter only where the gate lets a label through.
+        settle = np.array([is_speech for _, is_speech, _ in speech], dtype=bool)
+        probs = self.predictor.probabilities(torch.stack(clips), settle)
         self._last_end = end
         # Keep one window behind the last end: the final (tail) window may start there.
         ring.release(max(0, self._last_end - self.window))

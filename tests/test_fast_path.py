@@ -58,6 +58,17 @@ def test_near_ties_are_recomputed_in_fp32() -> None:
     assert (never.windows, never.recomputed, never.reference_net) == (3, 0, None)
 
 
+def test_only_the_windows_asked_for_are_settled() -> None:
+    checkpoint = load_checkpoint(shipped_model_path())
+    windows = torch.from_numpy(np.stack([speech_like(5.0, seed=i) for i in range(3)]))
+    eager = Predictor(checkpoint, "cpu", "fp32").probabilities(windows)
+    always = Predictor(checkpoint, "cpu", "bf16", tie_margin=1.0, max_batch=2)
+    probs = always.probabilities(windows, settle=np.array([True, False, True]))
+    assert always.recomputed == 2
+    np.testing.assert_allclose(probs[[0, 2]], eager[[0, 2]], atol=1e-5)
+    assert np.abs(probs[1] - eager[1]).max() > 1e-4  # left in bf16
+
+
 def test_fast_path_is_a_copy_with_folded_batchnorm(tiny_checkpoint: Path) -> None:
     checkpoint = load_checkpoint(tiny_checkpoint)
     fast = Predictor(checkpoint, "cpu", "bf16")

@@ -13,7 +13,7 @@ import synth
 from ser.predictor import Predictor
 from streaming.events import ChangeEvent, EndEvent, ErrorEvent, GapEvent, WindowEvent
 from streaming.pipeline import LivePipeline
-from streaming.postprocess import LabelSmoother
+from streaming.postprocess import LabelSmoother, SmootherConfig
 from streaming.ring_buffer import RingBuffer
 from streaming.sources import AudioSource, FileSource
 from streaming.worker import WorkerConfig
@@ -91,8 +91,9 @@ def test_smoother_holds_label_against_flicker() -> None:
     rng = np.random.default_rng(0)
     out = []
     for i in range(40):
-        p = np.array([0.45, 0.40, 0.15]) if i % 2 else np.array([0.40, 0.45, 0.15])
-        p = p + rng.normal(0, 0.01, 3)
+        lead = SmootherConfig().switch_margin / 2  # each flip leads by half the margin
+        p = np.array([0.4 + lead, 0.4, 0.2]) if i % 2 else np.array([0.4, 0.4 + lead, 0.2])
+        p = p + rng.normal(0, 0.001, 3)
         out.append(smoother.update(p / p.sum()))
     changes = sum(a != b for a, b in pairwise(out))
     assert changes == 0
