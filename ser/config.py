@@ -75,8 +75,15 @@ class WhisperModelConfig:
     ff_width: int = 2048
     layers: int = 6
     max_positions: int = 1500
+    # "mlp": softmax-weighted sum of the layers, then an MLP of `hidden` units; "linear": one
+    # linear layer over every layer's statistics (the frozen-encoder probe's shape).
+    head: str = "mlp"
     hidden: int = 256
     dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.head not in ("mlp", "linear"):
+            raise ValueError(f"unknown Whisper head {self.head!r} (known: mlp, linear)")
 
 
 AnyFeatureConfig = FeatureConfig | WhisperFeatureConfig

@@ -83,7 +83,8 @@ class WhisperEncoder(nn.Module):
 
 class WhisperEmotionNet(nn.Module):
     """Log-mel (B, 80, frames) -> logits: encoder, mean+std of each hidden state over time,
-    standardised, softmax-weighted sum over layers, then a small MLP."""
+    standardised, then a softmax-weighted sum over layers and a small MLP (or one linear layer
+    over all layers' statistics, `head="linear"`)."""
 
     def __init__(self, config: WhisperModelConfig = WhisperModelConfig()) -> None:
         super().__init__()
@@ -93,6 +94,13 @@ class WhisperEmotionNet(nn.Module):
         # Training-set statistics of the pooled features, so that layers weigh alike.
         self.register_buffer("feature_mean", torch.zeros(states, stats))
         self.register_buffer("feature_std", torch.ones(states, stats))
+        if config.head == "linear":
+            self.head = nn.Sequential(
+                nn.Flatten(),
+                nn.Dropout(config.dropout),
+                nn.Linear(states * stats, config.num_classes),
+            )
+            return
         self.layer_logits = nn.Parameter(torch.zeros(states))
         self.head = nn.Sequential(
             nn.LayerNorm(stats),
@@ -112,8 +120,9 @@ class WhisperEmotionNet(nn.Module):
     def classify(self, pooled: torch.Tensor) -> torch.Tensor:
         """Logits from pooled features (what training on cached features calls)."""
         normed = (pooled.float() - self.feature_mean) / self.feature_std
-        weights = self.layer_logits.softmax(dim=0)
-        return self.head(torch.einsum("bls,l->bs", normed, weights))
+        if self.config.head == "mlp":
+            normed = torch.einsum("bls,l->bs", normed, self.layer_logits.softmax(dim=0))
+        return self.head(normed)
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
         return self.classify(self.pooled(log_mel))

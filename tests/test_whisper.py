@@ -104,22 +104,32 @@ def test_converter_writes_a_loadable_encoder(tiny_encoder_file: Path, tiny_bin: 
     )
 
 
-def tiny_whisper_model(encoder_file: Path) -> SerModel:
+def tiny_whisper_model(encoder_file: Path, head: str = "mlp") -> SerModel:
     torch.manual_seed(0)
-    config = WhisperModelConfig(width=16, heads=2, ff_width=32, layers=2, hidden=8)
+    config = WhisperModelConfig(width=16, heads=2, ff_width=32, layers=2, head=head, hidden=8)
     model = SerModel(WhisperFeatureConfig(), config)
     model.net.encoder.load_state_dict(load_encoder_weights(encoder_file)[1])
     return model.eval()
 
 
-def test_checkpoint_round_trip_keeps_the_family(tiny_encoder_file: Path, tmp_path: Path) -> None:
-    model = tiny_whisper_model(tiny_encoder_file)
+@pytest.mark.parametrize("head", ["mlp", "linear"])
+def test_checkpoint_round_trip_keeps_the_family(
+    tiny_encoder_file: Path, tmp_path: Path, head: str
+) -> None:
+    model = tiny_whisper_model(tiny_encoder_file, head)
     loaded = load_checkpoint(save_checkpoint(tmp_path / "w.pt", model, half=True))
     assert loaded.model.family == "whisper"
+    assert loaded.model.net.config.head == head
+    assert hasattr(loaded.model.net, "layer_logits") == (head == "mlp")
     x = torch.randn(2, 80000) * 0.1
     with torch.no_grad():
         diff = (model(x).softmax(-1) - loaded.model(x).softmax(-1)).abs().max()
     assert diff < 0.01
+
+
+def test_unknown_head_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown Whisper head"):
+        WhisperModelConfig(head="attentive")
 
 
 def test_fast_path_agrees_with_eager(tiny_encoder_file: Path, tmp_path: Path) -> None:
