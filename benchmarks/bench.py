@@ -20,7 +20,7 @@ from benchmarks.gate_audio import speech_recording
 from ser.bundle import resolve_checkpoint
 from ser.checkpoint import Checkpoint, load_checkpoint
 from ser.predictor import Predictor
-from ser.runtime import cpu_has_bf16, leave_one_core
+from ser.runtime import cpu_has_bf16, set_cpu_threads
 from streaming.events import EndEvent, ErrorEvent, WindowEvent
 from streaming.pipeline import LivePipeline
 from streaming.sources import FileSource
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     ckpt, model_name = model_checkpoint(args.checkpoint)
     all_threads = torch.get_num_threads()
-    threads = leave_one_core()  # as ser-live does for live audio
+    threads = set_cpu_threads()  # as ser-live does for live audio
     live_seconds = args.live_seconds or (60.0 if args.quick else 600.0)
     file_seconds = 120.0 if args.quick else 600.0
     results: dict[str, Any] = {

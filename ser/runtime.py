@@ -39,8 +39,12 @@ def select_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
     return torch.bfloat16 if cpu_has_bf16() else torch.float32
 
 
-def leave_one_core() -> int:
-    """Intra-op threads that leave one core for audio capture and the UI."""
-    threads = max(1, (os.cpu_count() or 2) - 1)
+def set_cpu_threads(requested: int | None = None, keep_one_core: bool = True) -> int:
+    """Torch's intra-op threads: `requested`, else all cores but one when live audio and the UI
+    need one, else all cores; returns the number set."""
+    if requested is not None and requested < 1:
+        raise SerError("--threads must be at least 1")
+    cores = os.cpu_count() or 2
+    threads = requested or (max(1, cores - 1) if keep_one_core else cores)
     torch.set_num_threads(threads)
     return threads

@@ -7,7 +7,7 @@ from ser.cli_support import report_error, run_command
 from ser.errors import SerError
 from ser.predictor import Predictor
 from ser.records import FORMATS, RecordWriter
-from ser.runtime import leave_one_core
+from ser.runtime import set_cpu_threads
 from streaming.headless import HeadlessRun
 from streaming.pipeline import LivePipeline
 from streaming.sources import (
@@ -71,6 +71,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--checkpoint", help="model file (default: the shipped model)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="CPU inference threads (default: all cores but one, all for --fast files)",
+    )
     dev = p.add_mutually_exclusive_group()
     dev.add_argument("--cpu", dest="compute", action="store_const", const="cpu")
     dev.add_argument("--gpu", dest="compute", action="store_const", const="cuda")
@@ -115,8 +120,8 @@ def live(args: argparse.Namespace) -> int:
     if not (0 < args.vad_threshold < 1 and 0 < args.speech_share <= 1):
         raise SerError("--vad-threshold must lie in (0, 1) and --speech-share in (0, 1]")
     predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
-    if predictor.device.type == "cpu" and (args.file is None or args.realtime):
-        leave_one_core()  # live audio and the UI keep a core; --fast files use them all
+    if predictor.device.type == "cpu":  # live audio and the UI keep a core; --fast files not
+        set_cpu_threads(args.threads, keep_one_core=args.file is None or args.realtime)
     config = WorkerConfig(hop, args.min_start, vad=VadConfig(args.vad_threshold, args.speech_share))
     if args.no_tui or args.device is not None or args.file is not None:
         source = build_source(args)  # inputs are checked before any output is opened

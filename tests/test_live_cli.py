@@ -1,6 +1,7 @@
 """ser-live end to end on files, and one-line errors for bad input."""
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -11,7 +12,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 import synth
+import torch
 from conftest import cli_env, script
+
+from ser.runtime import set_cpu_threads
 
 
 def live(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -106,6 +110,7 @@ def test_bad_inputs_one_line_nonzero(tmp_path: Path, tiny_checkpoint: Path) -> N
         ),
         (["--device", "no-such-device-xyz", "--no-tui", *ckpt], "device"),
         (["--file", str(good), "--hop", "0", "--no-tui", *ckpt], "must be positive"),
+        (["--file", str(good), "--threads", "0", "--no-tui", *ckpt], "at least 1"),
     ]
     for args, phrase in cases:
         result = live(args, tmp_path)
@@ -113,6 +118,17 @@ def test_bad_inputs_one_line_nonzero(tmp_path: Path, tiny_checkpoint: Path) -> N
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("ser-live: error: "), result.stderr
         assert phrase in lines[0]
+
+
+def test_cpu_threads_keep_a_core_for_live_audio_unless_asked() -> None:
+    before = torch.get_num_threads()
+    cores = os.cpu_count() or 2
+    try:
+        assert set_cpu_threads(keep_one_core=True) == max(1, cores - 1) == torch.get_num_threads()
+        assert set_cpu_threads(keep_one_core=False) == cores == torch.get_num_threads()
+        assert set_cpu_threads(3, keep_one_core=True) == 3 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_failed_run_keeps_an_existing_output(tmp_path: Path, tiny_checkpoint: Path) -> None:
