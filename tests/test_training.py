@@ -17,6 +17,7 @@ from training.augment import mixup
 TINY_TRAIN = [
     "model=tiny",
     "logging=none",
+    "report_split=test",  # so that ser-test's report can be compared with the run's
     "training.augment=null",
     "training.lr=3e-3",
     "data.num_workers=0",
@@ -165,6 +166,14 @@ def test_missing_data_root_is_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "ser-train: error: RAVDESS data folder not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_report_split_is_one_line(tmp_path: Path, cremad_root: Path) -> None:
+    overrides = [o for o in TINY_TRAIN if not o.startswith("report_split")]
+    result = ser_train(cremad_root, tmp_path, *overrides, "report_split=train")
+    assert result.returncode != 0
+    assert "ser-train: error: report_split must be val or test" in result.stderr
     assert "Traceback" not in result.stderr
 
 

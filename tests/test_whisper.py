@@ -164,7 +164,8 @@ def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_
     cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert any("clips-aug1" in n for n in cached) and any("streams-1001-aug" in n for n in cached)
     report = json.loads((run_dir / "report.json").read_text())
-    assert report["num_clips"] == 6 * 6 * 3  # six test actors, three clips per class each
+    # By default the run reports on validation clips: two actors, three clips per class each.
+    assert report["report_split"] == "val" and report["num_clips"] == 2 * 6 * 3
     model = load_checkpoint(run_dir / "model.pt").model
     assert model.family == "whisper"
     assert not torch.equal(model.net.feature_std, torch.ones_like(model.net.feature_std))

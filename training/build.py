@@ -86,16 +86,16 @@ def cached_datamodule_from_config(
             parts.append(data.streams(tag, items, StreamSpec(seed=1000 + k), train_hop, augment))
     val_windows = StreamWindows(hop=c.val_stream_hop)
     split = source.split
-    val = [data.clips("val", split.val), data.streams("val", split.val, StreamSpec(), val_windows)]
+    val_clips = data.clips("val", split.val)
+    val = [val_clips, data.streams("val", split.val, StreamSpec(), val_windows)]
     train = _concat(parts)
     module.model.net.feature_mean.copy_(train[0].mean(dim=0))
     # Some statistics barely vary (the first hidden state carries the fixed positions): a floor
     # of a tenth of the layer's median keeps bf16/fp32 rounding from being blown up by them.
     std = train[0].std(dim=0)
     module.model.net.feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
-    return CachedFeatureDataModule(
-        train, _concat(val), data.clips("test", split.test), split, cfg.training.batch_size
-    )
+    evaluation = {"val": val_clips, "test": data.clips("test", split.test)}
+    return CachedFeatureDataModule(train, _concat(val), evaluation, split, cfg.training.batch_size)
 
 
 def _concat(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,4 +1,5 @@
-"""`ser-train`: Lightning fit, test on the best checkpoint, ship a ser checkpoint + report."""
+"""`ser-train`: Lightning fit, then a ser checkpoint of the best epoch and a report on its
+validation (or, with report_split=test, test) clips."""
 
 import json
 import sys
@@ -18,6 +19,7 @@ from omegaconf import DictConfig
 
 from ser.checkpoint import save_checkpoint
 from ser.cli_support import run_command
+from ser.errors import SerError
 from training.build import (
     cached_datamodule_from_config,
     datamodule_from_config,
@@ -32,8 +34,11 @@ from training.report import build_report, format_report, write_report
 PROG = "ser-train"
 
 
-def fit_and_test(cfg: DictConfig) -> int:
-    """Fit with checkpointing on val macro-F1, then test the best checkpoint once."""
+def fit_and_report(cfg: DictConfig) -> int:
+    """Fit with checkpointing on val macro-F1, then score the best checkpoint's clips of
+    `cfg.report_split` (validation unless asked: the test split is read once, when shipping)."""
+    if cfg.report_split not in ("val", "test"):
+        raise SerError(f"report_split must be val or test, not {cfg.report_split!r}")
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = module_from_config(cfg)
@@ -72,13 +77,15 @@ def fit_and_test(cfg: DictConfig) -> int:
     best = checkpoints.best_model_path or checkpoints.last_model_path
     # Loaded outside the trainer so that the test sees the checkpoint's (averaged) weights.
     best_module = EmotionClassifier.load_from_checkpoint(best, map_location="cpu")
+    datamodule.eval_stage = cfg.report_split
     metrics = trainer.test(best_module, datamodule=datamodule, verbose=False)[0]
     if not trainer.is_global_zero:
         return 0
     info = {
         "checkpoint": str(run_dir / "model.pt"),
         "corpus": cfg.data.corpus,
-        "test_speakers": sorted(datamodule.split.speakers("test")),
+        "report_split": cfg.report_split,
+        "report_speakers": sorted(datamodule.split.speakers(cfg.report_split)),
         "epochs_trained": trainer.current_epoch,
         "best_val_f1": float(checkpoints.best_model_score or 0.0),
         "fit_seconds": round(fit_seconds, 1),
@@ -94,6 +101,7 @@ def fit_and_test(cfg: DictConfig) -> int:
         },
     )
     write_report(report, run_dir)
+    print(f"{cfg.report_split} clips, best checkpoint:")
     print(format_report(report))
     print(f"model: {run_dir / 'model.pt'}\nreport: {run_dir / 'report.json'}")
     (run_dir / "train_summary.json").write_text(json.dumps(info, indent=2))
@@ -103,7 +111,7 @@ def fit_and_test(cfg: DictConfig) -> int:
 @hydra.main(config_path="conf", config_name="config", version_base="1.3")
 def train(cfg: DictConfig) -> None:
     """Hydra task: run and turn user errors into one line and a non-zero exit."""
-    code = run_command(PROG, lambda: fit_and_test(cfg))
+    code = run_command(PROG, lambda: fit_and_report(cfg))
     if code:
         sys.exit(code)
 
