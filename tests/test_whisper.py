@@ -163,6 +163,7 @@ def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_
     assert first.returncode == 0, first.stderr[-3000:]
     cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert any("clips-aug1" in n for n in cached) and any("streams-1001-aug" in n for n in cached)
+    assert not any(n.startswith("test-") for n in cached)  # the test split is never encoded
     report = json.loads((run_dir / "report.json").read_text())
     # By default the run reports on validation clips: two actors, three clips per class each.
     assert report["report_split"] == "val" and report["num_clips"] == 2 * 6 * 3

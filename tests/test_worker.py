@@ -90,8 +90,8 @@ def test_smoother_holds_label_against_flicker() -> None:
     smoother = LabelSmoother(labels)
     rng = np.random.default_rng(0)
     out = []
+    lead = SmootherConfig().switch_margin / 2  # each flip leads by half the margin
     for i in range(40):
-        lead = SmootherConfig().switch_margin / 2  # each flip leads by half the margin
         p = np.array([0.4 + lead, 0.4, 0.2]) if i % 2 else np.array([0.4, 0.4 + lead, 0.2])
         p = p + rng.normal(0, 0.001, 3)
         out.append(smoother.update(p / p.sum()))

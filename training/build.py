@@ -56,7 +56,8 @@ def cached_datamodule_from_config(
 ) -> CachedFeatureDataModule:
     """Frozen-encoder training data: loads the converted encoder into `module`, caches pooled
     features of clips (clean and augmented) and of same-speaker stream windows, and sets the
-    head's feature statistics from the training set."""
+    head's feature statistics from the training set; its test loader serves the clips of
+    `cfg.report_split`."""
     source = datamodule_from_config(cfg)
     source.setup("fit")
     encoder_file = Path(to_absolute_path(cfg.model.encoder_weights))
@@ -94,8 +95,9 @@ def cached_datamodule_from_config(
     # of a tenth of the layer's median keeps bf16/fp32 rounding from being blown up by them.
     std = train[0].std(dim=0)
     module.model.net.feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
-    evaluation = {"val": val_clips, "test": data.clips("test", split.test)}
-    return CachedFeatureDataModule(train, _concat(val), evaluation, split, cfg.training.batch_size)
+    # Only the report split's clips are encoded: a run that reports on validation never reads test.
+    scored = val_clips if cfg.report_split == "val" else data.clips("test", split.test)
+    return CachedFeatureDataModule(train, _concat(val), scored, split, cfg.training.batch_size)
 
 
 def _concat(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:

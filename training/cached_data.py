@@ -153,27 +153,25 @@ def _labels(items: list[Utterance]) -> torch.Tensor:
 
 
 class CachedFeatureDataModule(L.LightningDataModule):
-    """Loaders over precomputed (features, label) tensors: train and val (clips and stream
-    windows), and the clips of the split named by `eval_stage` for testing."""
+    """Loaders over precomputed (features, label) tensors: train, val (clips and stream
+    windows) and the clips the test loop scores."""
 
     def __init__(
         self,
         train: tuple[torch.Tensor, torch.Tensor],
         val: tuple[torch.Tensor, torch.Tensor],
-        eval_clips: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        test: tuple[torch.Tensor, torch.Tensor],
         split: Split,
         batch_size: int = 64,
     ) -> None:
         super().__init__()
-        self.sets = {"train": train, "val": val}
-        self.eval_clips = eval_clips
-        self.eval_stage = "test"  # which split's clips test_dataloader serves
+        self.sets = {"train": train, "val": val, "test": test}
         self.split = split
         self.batch_size = batch_size
         self.class_weights = class_weights(train[1])
 
     def _loader(self, stage: str) -> DataLoader:
-        features, labels = self.sets[stage] if stage != "test" else self.eval_clips[self.eval_stage]
+        features, labels = self.sets[stage]
         return DataLoader(
             TensorDataset(features, labels),
             batch_size=self.batch_size,

@@ -46,6 +46,7 @@ def fit_and_report(cfg: DictConfig) -> int:
         datamodule = cached_datamodule_from_config(cfg, module)
     else:
         datamodule = datamodule_from_config(cfg)
+        datamodule.eval_stage = cfg.report_split
     if cfg.get("init_from") and not cfg.resume:
         initialise_from(module, cfg.init_from)
     checkpoints = ModelCheckpoint(
@@ -77,7 +78,6 @@ def fit_and_report(cfg: DictConfig) -> int:
     best = checkpoints.best_model_path or checkpoints.last_model_path
     # Loaded outside the trainer so that the test sees the checkpoint's (averaged) weights.
     best_module = EmotionClassifier.load_from_checkpoint(best, map_location="cpu")
-    datamodule.eval_stage = cfg.report_split
     metrics = trainer.test(best_module, datamodule=datamodule, verbose=False)[0]
     if not trainer.is_global_zero:
         return 0
