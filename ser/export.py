@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import logging
 import sys
 import warnings
 from pathlib import Path
@@ -23,18 +24,24 @@ TOLERANCE = 1e-3  # max |probability difference| accepted between exported and P
 def export_onnx(model: SerModel, example: torch.Tensor, path: Path) -> None:
     """Waveform (batch, samples) -> logits, with a dynamic batch axis."""
     batch = torch.export.Dim("batch", min=1, max=1024)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            dynamo=True,
-            input_names=["waveform"],
-            output_names=["logits"],
-            dynamic_shapes={"waveform": {0: batch}},
-            verbose=False,
-        )
+    exporter_log = logging.getLogger("torch.onnx")  # e.g. "torchvision is not installed"
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model,
+                (example,),
+                str(path),
+                dynamo=True,
+                input_names=["waveform"],
+                output_names=["logits"],
+                dynamic_shapes={"waveform": {0: batch}},
+                verbose=False,
+            )
+    finally:
+        exporter_log.setLevel(level)
 
 
 class FixedLengthWindow(nn.Module):

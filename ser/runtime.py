@@ -43,7 +43,7 @@ def set_cpu_threads(requested: int | None = None, keep_one_core: bool = True) ->
     """Torch's intra-op threads: `requested`, else all cores but one when live audio and the UI
     need one, else all cores; returns the number set."""
     if requested is not None and requested < 1:
-        raise SerError("--threads must be at least 1")
+        raise SerError(f"inference threads must be at least 1, not {requested}")
     cores = os.cpu_count() or 2
     threads = requested or (max(1, cores - 1) if keep_one_core else cores)
     torch.set_num_threads(threads)

@@ -119,6 +119,8 @@ def live(args: argparse.Namespace) -> int:
         raise SerError("--hop and --min-start must be positive")
     if not (0 < args.vad_threshold < 1 and 0 < args.speech_share <= 1):
         raise SerError("--vad-threshold must lie in (0, 1) and --speech-share in (0, 1]")
+    if args.threads is not None and args.threads < 1:
+        raise SerError("--threads must be at least 1")
     predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
     if predictor.device.type == "cpu":  # live audio and the UI keep a core; --fast files not
         set_cpu_threads(args.threads, keep_one_core=args.file is None or args.realtime)

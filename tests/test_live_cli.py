@@ -15,6 +15,7 @@ import synth
 import torch
 from conftest import cli_env, script
 
+from ser.errors import SerError
 from ser.runtime import set_cpu_threads
 
 
@@ -110,7 +111,11 @@ def test_bad_inputs_one_line_nonzero(tmp_path: Path, tiny_checkpoint: Path) -> N
         ),
         (["--device", "no-such-device-xyz", "--no-tui", *ckpt], "device"),
         (["--file", str(good), "--hop", "0", "--no-tui", *ckpt], "must be positive"),
-        (["--file", str(good), "--threads", "0", "--no-tui", *ckpt], "at least 1"),
+        # Checked with the other arguments, before the (here missing) model is loaded.
+        (
+            ["--file", str(good), "--threads", "0", "--no-tui", "--checkpoint", "none.pt"],
+            "at least 1",
+        ),
     ]
     for args, phrase in cases:
         result = live(args, tmp_path)
@@ -127,6 +132,8 @@ def test_cpu_threads_keep_a_core_for_live_audio_unless_asked() -> None:
         assert set_cpu_threads(keep_one_core=True) == max(1, cores - 1) == torch.get_num_threads()
         assert set_cpu_threads(keep_one_core=False) == cores == torch.get_num_threads()
         assert set_cpu_threads(3, keep_one_core=True) == 3 == torch.get_num_threads()
+        with pytest.raises(SerError, match="at least 1"):
+            set_cpu_threads(0)
     finally:
         torch.set_num_threads(before)
 
