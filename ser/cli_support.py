@@ -1,7 +1,9 @@
 """Command entry helper: user errors become one stderr line and a non-zero exit."""
 
+import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from ser.errors import SerError
 
@@ -30,3 +32,14 @@ def run_command(prog: str, body: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def combine_command(
+    prog: str, doc: str | None, combine: Callable[[Path, list[Path]], int], argv: list[str] | None
+) -> None:
+    """Entry point of a tool writing one checkpoint from several (`OUTPUT SOURCE...`)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    parser.add_argument("output", type=Path, help="the ser checkpoint to write")
+    parser.add_argument("sources", type=Path, nargs="+", help="model.pt or .ckpt files")
+    args = parser.parse_args(argv)
+    sys.exit(run_command(prog, lambda: combine(args.output, args.sources)))

@@ -76,14 +76,22 @@ class WhisperModelConfig:
     layers: int = 6
     max_positions: int = 1500
     # "mlp": softmax-weighted sum of the layers, then an MLP of `hidden` units; "linear": one
-    # linear layer over every layer's statistics (the frozen-encoder probe's shape).
+    # linear layer over every layer's statistics (the frozen-encoder probe's shape). Kinds
+    # joined by "+" (e.g. "mlp+linear") are an ensemble of trained runs' heads on the one
+    # encoder, averaging their probabilities (`python -m training.ensemble`).
     head: str = "mlp"
     hidden: int = 256
     dropout: float = 0.2
 
     def __post_init__(self) -> None:
-        if self.head not in ("mlp", "linear"):
-            raise ValueError(f"unknown Whisper head {self.head!r} (known: mlp, linear)")
+        unknown = [kind for kind in self.head_kinds if kind not in ("mlp", "linear")]
+        if unknown:
+            raise ValueError(f"unknown Whisper head {unknown[0]!r} (known: mlp, linear)")
+
+    @property
+    def head_kinds(self) -> tuple[str, ...]:
+        """One entry per head: a single head, or an ensemble's members."""
+        return tuple(self.head.split("+"))
 
 
 AnyFeatureConfig = FeatureConfig | WhisperFeatureConfig

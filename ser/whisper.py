@@ -1,6 +1,8 @@
 """Whisper-base family: Whisper's log-mel front end, its encoder built from torch.nn layers, and
 an emotion head over a learned softmax-weighted sum of the pooled hidden states."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -81,20 +83,19 @@ class WhisperEncoder(nn.Module):
         return torch.stack(states)
 
 
-class WhisperEmotionNet(nn.Module):
-    """Log-mel (B, 80, frames) -> logits: encoder, mean+std of each hidden state over time,
-    standardised, then a softmax-weighted sum over layers and a small MLP (or one linear layer
-    over all layers' statistics, `head="linear"`)."""
+class WhisperHead(nn.Module):
+    """Pooled statistics (B, layers + 1, 2 * width) -> logits: standardised with training-set
+    statistics, then a softmax-weighted sum over layers and a small MLP ("mlp"), or one linear
+    layer over every layer's statistics ("linear")."""
 
-    def __init__(self, config: WhisperModelConfig = WhisperModelConfig()) -> None:
+    def __init__(self, config: WhisperModelConfig, kind: str) -> None:
         super().__init__()
-        self.config = config
+        self.kind = kind
         states, stats = config.layers + 1, 2 * config.width
-        self.encoder = WhisperEncoder(config)
         # Training-set statistics of the pooled features, so that layers weigh alike.
         self.register_buffer("feature_mean", torch.zeros(states, stats))
         self.register_buffer("feature_std", torch.ones(states, stats))
-        if config.head == "linear":
+        if kind == "linear":
             self.head = nn.Sequential(
                 nn.Flatten(),
                 nn.Dropout(config.dropout),
@@ -111,6 +112,24 @@ class WhisperEmotionNet(nn.Module):
             nn.Linear(config.hidden, config.num_classes),
         )
 
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        normed = (pooled.float() - self.feature_mean) / self.feature_std
+        if self.kind == "mlp":
+            normed = torch.einsum("bls,l->bs", normed, self.layer_logits.softmax(dim=0))
+        return self.head(normed)
+
+
+class WhisperEmotionNet(nn.Module):
+    """Log-mel (B, 80, frames) -> logits: encoder, mean+std of each hidden state over time, then
+    one head per `config.head_kinds`; several heads (an ensemble of trained runs) average their
+    probabilities, returned as log-probabilities."""
+
+    def __init__(self, config: WhisperModelConfig = WhisperModelConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = WhisperEncoder(config)
+        self.heads = nn.ModuleList(WhisperHead(config, kind) for kind in config.head_kinds)
+
     def pooled(self, log_mel: torch.Tensor) -> torch.Tensor:
         """(B, layers + 1, 2 * width) mean and standard deviation of each hidden state."""
         states = self.encoder(log_mel.to(self.encoder.conv1.weight.dtype)).float()
@@ -119,13 +138,21 @@ class WhisperEmotionNet(nn.Module):
 
     def classify(self, pooled: torch.Tensor) -> torch.Tensor:
         """Logits from pooled features (what training on cached features calls)."""
-        normed = (pooled.float() - self.feature_mean) / self.feature_std
-        if self.config.head == "mlp":
-            normed = torch.einsum("bls,l->bs", normed, self.layer_logits.softmax(dim=0))
-        return self.head(normed)
+        if len(self.heads) == 1:
+            return self.heads[0](pooled)
+        log_probs = torch.stack([head(pooled).log_softmax(dim=-1) for head in self.heads])
+        return torch.logsumexp(log_probs, dim=0) - math.log(len(self.heads))
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
         return self.classify(self.pooled(log_mel))
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object) -> None:
+        # Files written before heads became a list hold one head's tensors at the top level.
+        for key in [k for k in state_dict if k.startswith(prefix)]:
+            name = key[len(prefix) :]
+            if name.split(".")[0] in ("feature_mean", "feature_std", "layer_logits", "head"):
+                state_dict[f"{prefix}heads.0.{name}"] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
 
 def encoder_state_dict(variables: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -4,6 +4,7 @@ pinned weights when their packages are installed."""
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_checkpoint_round_trip_keeps_the_family(
     loaded = load_checkpoint(save_checkpoint(tmp_path / "w.pt", model, half=True))
     assert loaded.model.family == "whisper"
     assert loaded.model.net.config.head == head
-    assert hasattr(loaded.model.net, "layer_logits") == (head == "mlp")
+    assert hasattr(loaded.model.net.heads[0], "layer_logits") == (head == "mlp")
     x = torch.randn(2, 80000) * 0.1
     with torch.no_grad():
         diff = (model(x).softmax(-1) - loaded.model(x).softmax(-1)).abs().max()
@@ -130,6 +131,85 @@ def test_checkpoint_round_trip_keeps_the_family(
 def test_unknown_head_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown Whisper head"):
         WhisperModelConfig(head="attentive")
+    with pytest.raises(ValueError, match="unknown Whisper head 'probe'"):
+        WhisperModelConfig(head="mlp+probe")
+
+
+def test_files_with_one_top_level_head_still_load(tiny_encoder_file: Path, tmp_path: Path) -> None:
+    """Model files written before the heads became a list keep loading, to the same outputs."""
+    model = tiny_whisper_model(tiny_encoder_file)
+    path = save_checkpoint(tmp_path / "w.pt", model)
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"] = {
+        k.removeprefix("heads.0."): v for k, v in payload["state_dict"].items()
+    }
+    assert "feature_mean" in payload["state_dict"]
+    torch.save(payload, path)
+    x = torch.randn(2, 80000) * 0.1
+    with torch.no_grad():
+        assert torch.equal(load_checkpoint(path).model(x), model(x))
+
+
+def perturbed_heads(model: SerModel, seed: int) -> SerModel:
+    """The same encoder with other head weights and statistics (a stand-in for another run)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for head in model.net.heads:
+            for tensor in head.state_dict().values():
+                tensor.add_(torch.randn_like(tensor) * 0.5).abs_()
+    return model
+
+
+def run_ensemble(output: Path, sources: list[Path]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "training.ensemble", str(output), *map(str, sources)]
+    return subprocess.run(command, env=cli_env(), capture_output=True, text=True)
+
+
+def test_ensemble_averages_its_members_probabilities(
+    tiny_encoder_file: Path, tmp_path: Path
+) -> None:
+    mlp = perturbed_heads(tiny_whisper_model(tiny_encoder_file, "mlp"), 1)
+    linear = perturbed_heads(tiny_whisper_model(tiny_encoder_file, "linear"), 2)
+    paths = [save_checkpoint(tmp_path / f"{n}.pt", m) for n, m in (("a", mlp), ("b", linear))]
+    result = run_ensemble(tmp_path / "joined.pt", paths)
+    assert result.returncode == 0, result.stderr[-2000:]
+    joined = load_checkpoint(tmp_path / "joined.pt")
+    assert joined.model.net.config.head == "mlp+linear"
+    x = torch.randn(3, 80000) * 0.1
+    with torch.no_grad():
+        members = [m(x).softmax(-1) for m in (mlp, linear)]
+        probs = joined.model(x).softmax(-1)
+    assert (members[0] - members[1]).abs().max() > 0.01  # the members do disagree
+    assert torch.allclose(probs, (members[0] + members[1]) / 2, atol=1e-6)
+    fast = Predictor(joined, "cpu", "bf16").probabilities(x)
+    assert np.abs(fast - probs.numpy()).max() < 0.02
+
+
+def test_ensemble_refuses_other_encoders_and_training(
+    tiny_encoder_file: Path, tmp_path: Path
+) -> None:
+    model = tiny_whisper_model(tiny_encoder_file)
+    other = tiny_whisper_model(tiny_encoder_file)
+    with torch.no_grad():
+        other.net.encoder.conv1.bias.add_(0.1)
+    paths = [save_checkpoint(tmp_path / f"{n}.pt", m) for n, m in (("a", model), ("b", other))]
+    result = run_ensemble(tmp_path / "j.pt", paths)
+    assert result.returncode != 0 and not (tmp_path / "j.pt").exists()
+    assert (
+        result.stderr.strip()
+        == f"ensemble: error: {paths[1]}: its encoder differs from {paths[0]}'s"
+    )
+    train = subprocess.run(
+        [script("ser-train"), *tiny_model_overrides(tiny_encoder_file), "model.head=mlp+linear"],
+        env=cli_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert train.returncode != 0
+    assert (
+        train.stderr.strip().splitlines()[-1].endswith("join them with python -m training.ensemble")
+    )
 
 
 def test_fast_path_agrees_with_eager(tiny_encoder_file: Path, tmp_path: Path) -> None:
@@ -169,7 +249,8 @@ def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_
     assert report["report_split"] == "val" and report["num_clips"] == 2 * 6 * 3
     model = load_checkpoint(run_dir / "model.pt").model
     assert model.family == "whisper"
-    assert not torch.equal(model.net.feature_std, torch.ones_like(model.net.feature_std))
+    statistics = model.net.heads[0].feature_std
+    assert not torch.equal(statistics, torch.ones_like(statistics))
     # The synthetic corpus is tones: the speech gate claims no emotion in any stream window.
     out = tmp_path / "eval"
     result = subprocess.run(

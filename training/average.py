@@ -5,14 +5,12 @@
 Each input is a ser model file or a Lightning checkpoint; all must share features, network
 and labels. BatchNorm statistics are averaged too. Choose what to average on validation."""
 
-import argparse
-import sys
 from pathlib import Path
 
 from torch.optim.swa_utils import AveragedModel
 
 from ser.checkpoint import save_checkpoint
-from ser.cli_support import run_command
+from ser.cli_support import combine_command
 from training.build import load_source, require_same_model
 
 PROG = "average"
@@ -34,11 +32,7 @@ def average(output: Path, sources: list[Path]) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    parser.add_argument("output", type=Path, help="the averaged ser checkpoint to write")
-    parser.add_argument("sources", type=Path, nargs="+", help="model.pt or .ckpt files")
-    args = parser.parse_args(argv)
-    sys.exit(run_command(PROG, lambda: average(args.output, args.sources)))
+    combine_command(PROG, __doc__, average, argv)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,12 @@ def cached_datamodule_from_config(
     features of clips (clean and augmented) and of same-speaker stream windows, and sets the
     head's feature statistics from the training set; its test loader serves the clips of
     `cfg.report_split`."""
+    heads = module.model.net.heads
+    if len(heads) > 1:
+        raise SerError(
+            f"model.head={cfg.model.head} is an ensemble: train its members one by one, then "
+            "join them with python -m training.ensemble"
+        )
     source = datamodule_from_config(cfg)
     source.setup("fit")
     encoder_file = Path(to_absolute_path(cfg.model.encoder_weights))
@@ -90,11 +96,11 @@ def cached_datamodule_from_config(
     val_clips = data.clips("val", split.val)
     val = [val_clips, data.streams("val", split.val, StreamSpec(), val_windows)]
     train = _concat(parts)
-    module.model.net.feature_mean.copy_(train[0].mean(dim=0))
+    heads[0].feature_mean.copy_(train[0].mean(dim=0))
     # Some statistics barely vary (the first hidden state carries the fixed positions): a floor
     # of a tenth of the layer's median keeps bf16/fp32 rounding from being blown up by them.
     std = train[0].std(dim=0)
-    module.model.net.feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
+    heads[0].feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
     # Only the report split's clips are encoded: a run that reports on validation never reads test.
     scored = val_clips if cfg.report_split == "val" else data.clips("test", split.test)
     return CachedFeatureDataModule(train, _concat(val), scored, split, cfg.training.batch_size)
