@@ -40,7 +40,7 @@ def join(sources: list[Path]) -> tuple[SerModel, tuple[str, ...]]:
         if not _same_encoder(model, first):
             raise CheckpointError(f"{path}: its encoder differs from {sources[0]}'s")
     heads = [head for model, _ in members for head in model.net.heads]
-    hidden = {model.net.config.hidden for model, _ in members if "mlp" in model.net.config.head}
+    hidden = {m.net.config.hidden for m, _ in members if "mlp" in m.net.config.head_kinds}
     if len(hidden) > 1:
         raise CheckpointError(f"MLP heads of different widths ({sorted(hidden)}) cannot be joined")
     config = dataclasses.replace(
