@@ -69,18 +69,27 @@ class WhisperEncoder(nn.Module):
         )
         self.layer_norm = nn.LayerNorm(width)
 
-    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+    def embed(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Hidden state 0: the convolutions' output plus the sinusoid positions."""
         x = F.gelu(self.conv1(log_mel))
         x = F.gelu(self.conv2(x)).transpose(1, 2)
         if x.shape[1] > self.positions.shape[0]:
             raise ValueError(f"input longer than {self.positions.shape[0]} encoder positions")
-        x = x + self.positions[: x.shape[1]].to(x.dtype)
-        states = [x]
-        for layer in self.layers:
+        return x + self.positions[: x.shape[1]].to(x.dtype)
+
+    def run_layers(self, x: torch.Tensor, first: int = 0) -> list[torch.Tensor]:
+        """Hidden states first + 1 .. layers from hidden state `first`; the final LayerNorm
+        applied to the last one."""
+        states = []
+        for layer in self.layers[first:]:
             x = layer(x)
             states.append(x)
         states[-1] = self.layer_norm(x)
-        return torch.stack(states)
+        return states
+
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        x = self.embed(log_mel)
+        return torch.stack([x, *self.run_layers(x)])
 
 
 class WhisperHead(nn.Module):
@@ -132,9 +141,13 @@ class WhisperEmotionNet(nn.Module):
 
     def pooled(self, log_mel: torch.Tensor) -> torch.Tensor:
         """(B, layers + 1, 2 * width) mean and standard deviation of each hidden state."""
-        states = self.encoder(log_mel.to(self.encoder.conv1.weight.dtype)).float()
-        stats = torch.cat([states.mean(dim=2), states.std(dim=2, correction=0)], dim=-1)
-        return stats.transpose(0, 1)
+        return statistics(self.encoder(log_mel.to(self.encoder.conv1.weight.dtype)))
+
+    def repooled(self, pooled: torch.Tensor, state: torch.Tensor, first: int) -> torch.Tensor:
+        """Pooled features with the layers above hidden state `first` run again from that state
+        (B, positions, width): how training on cached features reaches the tuned top layers."""
+        upper = self.encoder.run_layers(state.to(self.encoder.conv1.weight.dtype), first)
+        return torch.cat([pooled[:, : first + 1], statistics(torch.stack(upper))], dim=1)
 
     def classify(self, pooled: torch.Tensor) -> torch.Tensor:
         """Logits from pooled features (what training on cached features calls)."""
@@ -153,6 +166,12 @@ class WhisperEmotionNet(nn.Module):
             if name.split(".")[0] in ("feature_mean", "feature_std", "layer_logits", "head"):
                 state_dict[f"{prefix}heads.0.{name}"] = state_dict.pop(key)
         super()._load_from_state_dict(state_dict, prefix, *args)
+
+
+def statistics(states: torch.Tensor) -> torch.Tensor:
+    """Hidden states (L, B, positions, width) -> (B, L, 2 * width) fp32 mean and std over time."""
+    states = states.float()
+    return torch.cat([states.mean(dim=2), states.std(dim=2, correction=0)], dim=-1).transpose(0, 1)
 
 
 def encoder_state_dict(variables: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -222,25 +222,35 @@ def test_fast_path_agrees_with_eager(tiny_encoder_file: Path, tmp_path: Path) ->
     assert (p.argmax(1) == q.argmax(1)).all()  # near-ties are recomputed in fp32
 
 
-def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_path: Path) -> None:
-    # Three 3 s clips per class, so that 5 s stream windows fit inside one emotion block.
-    ravdess_root = synth.make_ravdess(tmp_path / "ravdess", per_class=3, seconds=3.0)
-    run_dir = tmp_path / "run"
-    overrides = [
-        *tiny_model_overrides(tiny_encoder_file),
-        f"data.root={ravdess_root}",
+def train_tiny(tmp_path: Path, name: str, *overrides: str) -> Path:
+    """ser-train under `tmp_path` on a synthetic RAVDESS of three 3 s clips per class (so that
+    5 s stream windows fit inside one emotion block); returns the run folder."""
+    root = tmp_path / "ravdess"
+    if not root.exists():
+        synth.make_ravdess(root, per_class=3, seconds=3.0)
+    run_dir = tmp_path / name
+    args = [
+        f"data.root={root}",
         f"cache_dir={tmp_path / 'cache'}",
         f"hydra.run.dir={run_dir}",
         "logging=none",
-        "trainer.max_epochs=2",
         "trainer.enable_progress_bar=false",
-        "training.cached.stream_copies=2",
         "training.cached.room_p=0.0",
+        *overrides,
     ]
-    first = subprocess.run(
-        [script("ser-train"), *overrides], env=cli_env(), capture_output=True, text=True
+    result = subprocess.run(
+        [script("ser-train"), *args], env=cli_env(), capture_output=True, text=True
     )
-    assert first.returncode == 0, first.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
+def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_path: Path) -> None:
+    sizes = tiny_model_overrides(tiny_encoder_file)
+    run_dir = train_tiny(
+        tmp_path, "run", *sizes, "trainer.max_epochs=2", "training.cached.stream_copies=2"
+    )
+    ravdess_root = tmp_path / "ravdess"
     cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert any("clips-aug1" in n for n in cached) and any("streams-1001-aug" in n for n in cached)
     assert not any(n.startswith("test-") for n in cached)  # the test split is never encoded
@@ -274,6 +284,50 @@ def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_
     streams = json.loads((out / "streams.json").read_text())["conditions"]
     assert [r["condition"] for r in streams] == ["clean", "babble 10 dB", "white 10 dB"]
     assert streams[0]["windows"] > 0 and streams[0]["silent_share"] == 1.0
+
+
+def test_repooled_runs_only_the_layers_above_the_cached_state(tiny_encoder_file: Path) -> None:
+    net = tiny_whisper_model(tiny_encoder_file).net
+    log_mel = torch.randn(2, 80, 500)
+    with torch.no_grad():
+        states = net.encoder(log_mel)
+        pooled = net.pooled(log_mel)
+        assert torch.allclose(net.repooled(pooled, states[1], first=1), pooled, atol=1e-5)
+        net.encoder.layers[1].linear2.weight.mul_(3.0)  # as training the top layer would
+        changed = net.repooled(pooled, states[1], first=1)
+    assert torch.equal(changed[:, :2], pooled[:, :2])
+    assert not torch.allclose(changed[:, 2:], pooled[:, 2:], atol=1e-3)
+
+
+def test_tuning_the_top_layer_changes_it_and_nothing_below(
+    tiny_encoder_file: Path, tmp_path: Path
+) -> None:
+    model = tiny_model_overrides(tiny_encoder_file)
+    tuning = ["training.tune_layers=1", "training.encoder_lr=1e-2"]
+    run_dir = train_tiny(tmp_path, "run", *model, "trainer.max_epochs=2", *tuning)
+    cached = [p.name for p in (tmp_path / "cache").iterdir()]
+    assert cached and all("-from1-" in n for n in cached)  # the hidden state below layer 1
+    tuned = load_checkpoint(run_dir / "model.pt").model.net.encoder.state_dict()
+    converted = load_encoder_weights(tiny_encoder_file)[1]
+    changed = {k for k, v in converted.items() if not torch.allclose(tuned[k], v, atol=1e-6)}
+    assert changed and all(k.startswith(("layers.1.", "layer_norm.")) for k in changed)
+
+    # A head on the tuned encoder, started from the run (init_from) or reading the encoder from
+    # its model file: both cache the tuned encoder's features, so the second computes none.
+    frozen = [o for o in model if not o.startswith("model.encoder_weights")]
+    runs = {
+        "init": f"init_from={run_dir / 'model.pt'}",
+        "weights": f"model.encoder_weights={run_dir / 'model.pt'}",
+    }
+    seen = {}
+    for name, source in runs.items():
+        train_tiny(tmp_path, name, *frozen, "trainer.max_epochs=1", source)
+        seen[name] = {p.name for p in (tmp_path / "cache").iterdir()} - set(cached)
+    assert seen["init"] and seen["weights"] == seen["init"]
+    head_stats = load_checkpoint(tmp_path / "init" / "model.pt").model.net.heads[0].feature_std
+    assert torch.equal(
+        head_stats, load_checkpoint(run_dir / "model.pt").model.net.heads[0].feature_std
+    )
 
 
 @pytest.mark.skipif(

@@ -18,6 +18,7 @@ from training.cached_data import (
     CachedFeatureDataModule,
     CachedFeatures,
     StreamWindows,
+    Tensors,
     babble_augmentation,
     room_augmentation,
 )
@@ -54,10 +55,10 @@ def datamodule_from_config(cfg: DictConfig) -> EmotionDataModule:
 def cached_datamodule_from_config(
     cfg: DictConfig, module: EmotionClassifier
 ) -> CachedFeatureDataModule:
-    """Frozen-encoder training data: loads the converted encoder into `module`, caches pooled
-    features of clips (clean and augmented) and of same-speaker stream windows, and sets the
-    head's feature statistics from the training set; its test loader serves the clips of
-    `cfg.report_split`."""
+    """Frozen-encoder training data: loads the encoder (converted, or `init_from`'s weights)
+    into `module`, caches its features of clips (clean and augmented) and of same-speaker stream
+    windows, and sets the head's feature statistics from the training set; its test loader
+    serves the clips of `cfg.report_split`."""
     heads = module.model.net.heads
     if len(heads) > 1:
         raise SerError(
@@ -66,16 +67,20 @@ def cached_datamodule_from_config(
         )
     source = datamodule_from_config(cfg)
     source.setup("fit")
-    encoder_file = Path(to_absolute_path(cfg.model.encoder_weights))
-    if not encoder_file.exists():  # first run: convert from the pinned packages when present
-        import_whisper(encoder_file)
-    sizes, state = load_encoder_weights(encoder_file)
-    expected = to_plain(module.model.net.config)
-    if any(expected[k] != v for k, v in sizes.items() if k in ("width", "layers", "heads")):
-        raise SerError(f"{cfg.model.encoder_weights}: encoder sizes {sizes} differ from the model")
-    module.model.net.encoder.load_state_dict(state)
+    initialised = cfg.get("init_from") and not cfg.resume
+    if initialised:  # the features come from the encoder the run starts from
+        initialise_from(module, cfg.init_from)
+    else:
+        load_encoder(module, Path(to_absolute_path(cfg.model.encoder_weights)))
     c = cfg.training.cached
-    cache = EncoderFeatureCache(module.model, Path(to_absolute_path(cfg.cache_dir)), c.precision)
+    cache = EncoderFeatureCache(
+        module.model,
+        Path(to_absolute_path(cfg.cache_dir)),
+        c.precision,
+        batch=c.encode_batch,
+        tune_layers=cfg.training.get("tune_layers") or 0,
+        workers=cfg.data.num_workers,
+    )
     data = CachedFeatures(cache, module.model.frontend.config.clip_samples)
     augment_cfg = plain(cfg.training.augment)
     room = room_augmentation({**augment_cfg, "room_p": c.room_p}) if augment_cfg else None
@@ -96,19 +101,33 @@ def cached_datamodule_from_config(
     val_clips = data.clips("val", split.val)
     val = [val_clips, data.streams("val", split.val, StreamSpec(), val_windows)]
     train = _concat(parts)
-    heads[0].feature_mean.copy_(train[0].mean(dim=0))
-    # Some statistics barely vary (the first hidden state carries the fixed positions): a floor
-    # of a tenth of the layer's median keeps bf16/fp32 rounding from being blown up by them.
-    std = train[0].std(dim=0)
-    heads[0].feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
+    if not initialised:  # a head started from a checkpoint keeps its statistics
+        heads[0].feature_mean.copy_(train[0].mean(dim=0))
+        # Some statistics barely vary (the first hidden state carries the fixed positions): a
+        # floor of a tenth of the layer's median keeps bf16/fp32 rounding from blowing them up.
+        std = train[0].std(dim=0)
+        heads[0].feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
     # Only the report split's clips are encoded: a run that reports on validation never reads test.
     scored = val_clips if cfg.report_split == "val" else data.clips("test", split.test)
     return CachedFeatureDataModule(train, _concat(val), scored, split, cfg.training.batch_size)
 
 
-def _concat(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    features = [f for f, labels in parts if len(labels)]
-    return torch.cat(features), torch.cat([labels for _, labels in parts if len(labels)])
+def load_encoder(module: EmotionClassifier, encoder_file: Path) -> None:
+    """Whisper encoder weights from a converted file (converted from the pinned packages on
+    first use) or from a Whisper-family model file; their sizes must match the model's."""
+    if not encoder_file.exists():
+        import_whisper(encoder_file)
+    sizes, state = load_encoder_weights(encoder_file)
+    expected = to_plain(module.model.net.config)
+    if any(expected[k] != v for k, v in sizes.items() if k in ("width", "layers", "heads")):
+        raise SerError(f"{encoder_file}: encoder sizes {sizes} differ from the model")
+    module.model.net.encoder.load_state_dict(state)
+
+
+def _concat(parts: list[Tensors]) -> Tensors:
+    """Sets of (features..., labels) joined position by position; empty sets left out."""
+    kept = [p for p in parts if len(p[-1])]
+    return tuple(torch.cat(column) for column in zip(*kept, strict=True))
 
 
 def module_from_config(cfg: DictConfig) -> EmotionClassifier:
@@ -128,6 +147,8 @@ def module_from_config(cfg: DictConfig) -> EmotionClassifier:
         warmup_epochs=t.warmup_epochs,
         spec_augment=plain(t.get("spec_augment")),
         mixup_alpha=t.get("mixup_alpha") or 0.0,
+        tune_layers=t.get("tune_layers") or 0,
+        encoder_lr=t.get("encoder_lr"),
     )
 
 

@@ -22,6 +22,8 @@ from training.encoder_cache import EncoderFeatureCache, Example
 from training.splits import Split
 from training.streams import Stream, StreamSpec, build_streams, window_truth
 
+Tensors = tuple[torch.Tensor, ...]  # cached features (pooled, maybe a hidden state), then labels
+
 SAMPLE_RATE = 16000
 
 
@@ -109,7 +111,7 @@ class CachedFeatures:
 
     def clips(
         self, tag: str, items: list[Utterance], augment: Augmentation | None = None, copy: int = 0
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> Tensors:
         """Each clip cut/padded to the window; augmented copy number `copy` when given."""
         makes: list[Example] = [partial(_clip, u.path, self.window_samples) for u in items]
         keys = [str(u.path) for u in items]
@@ -119,7 +121,7 @@ class CachedFeatures:
                      for i, m in enumerate(makes)]  # fmt: skip
             keys += [f"{augment.name} copy {copy}", augment.description]
             name = f"{tag}-clips-{augment.name}{copy}"
-        return self.cache.features(name, keys, makes), _labels(items)
+        return (*self.cache.features(name, keys, makes), _labels(items))
 
     def streams(
         self,
@@ -128,7 +130,7 @@ class CachedFeatures:
         spec: StreamSpec,
         windows: StreamWindows,
         augment: Augmentation | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> Tensors:
         """Windows of same-speaker streams built from `items` (one stream per speaker)."""
         streams = {s.speaker: s for s in build_streams(items, spec)}
         cuts = stream_windows(list(streams.values()), windows, seed=spec.seed)
@@ -145,7 +147,7 @@ class CachedFeatures:
             keys.append(augment.description)
             name += f"-{augment.name}"
         labels = torch.tensor([label for *_, label in cuts], dtype=torch.long)
-        return self.cache.features(name, keys, makes), labels
+        return (*self.cache.features(name, keys, makes), labels)
 
 
 def _labels(items: list[Utterance]) -> torch.Tensor:
@@ -153,30 +155,25 @@ def _labels(items: list[Utterance]) -> torch.Tensor:
 
 
 class CachedFeatureDataModule(L.LightningDataModule):
-    """Loaders over precomputed (features, label) tensors: train, val (clips and stream
+    """Loaders over precomputed (features..., label) tensors: train, val (clips and stream
     windows) and the clips the test loop scores."""
 
     def __init__(
-        self,
-        train: tuple[torch.Tensor, torch.Tensor],
-        val: tuple[torch.Tensor, torch.Tensor],
-        test: tuple[torch.Tensor, torch.Tensor],
-        split: Split,
-        batch_size: int = 64,
+        self, train: Tensors, val: Tensors, test: Tensors, split: Split, batch_size: int = 64
     ) -> None:
         super().__init__()
         self.sets = {"train": train, "val": val, "test": test}
         self.split = split
         self.batch_size = batch_size
-        self.class_weights = class_weights(train[1])
+        self.class_weights = class_weights(train[-1])
 
     def _loader(self, stage: str) -> DataLoader:
-        features, labels = self.sets[stage]
+        tensors = self.sets[stage]
         return DataLoader(
-            TensorDataset(features, labels),
+            TensorDataset(*tensors),
             batch_size=self.batch_size,
             shuffle=stage == "train",
-            drop_last=stage == "train" and len(labels) > self.batch_size,
+            drop_last=stage == "train" and len(tensors[-1]) > self.batch_size,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -1,58 +1,110 @@
 """Frozen-encoder features on disk: the pooled hidden states of each clip, augmented clip and
 stream window are computed once and reused by every run that trains a head on them."""
 
+import copy
 import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import torch
+from torch.utils.data import DataLoader, Dataset
 
+from ser.features import fit_length
 from ser.model import SerModel
 from ser.predictor import inference_net
-from ser.runtime import select_dtype
+from ser.runtime import select_device, select_dtype
+from ser.whisper import statistics
 
 Example = Callable[[], torch.Tensor]  # builds one 16 kHz waveform on demand
+Features = tuple[torch.Tensor, ...]
+
+
+class _Examples(Dataset):
+    """Waveforms built on demand (in DataLoader workers when there are any)."""
+
+    def __init__(self, examples: list[Example]) -> None:
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.examples[index]()
+
+
+def _stack(waves: list[torch.Tensor], samples: int) -> torch.Tensor:
+    return torch.stack([fit_length(w, samples) for w in waves])
 
 
 class EncoderFeatureCache:
-    """Pooled features (N, layers + 1, 2 * width) of waveforms, stored per named set under
-    `directory` and keyed by the encoder's weights and the set's description."""
+    """Per named set of waveforms, stored under `directory` and keyed by the encoder's weights
+    and the set's description: pooled features (N, layers + 1, 2 * width) and, when the top
+    `tune_layers` layers are to be trained, the hidden state they start from (N, positions,
+    width; bf16)."""
 
     def __init__(
-        self, model: SerModel, directory: Path, precision: str = "auto", batch: int = 8
+        self,
+        model: SerModel,
+        directory: Path,
+        precision: str = "auto",
+        batch: int = 8,
+        tune_layers: int = 0,
+        workers: int = 0,
     ) -> None:
-        self.frontend = model.frontend.eval()
-        dtype = select_dtype(torch.device("cpu"), precision)
-        self.net = inference_net(model.net, dtype)
+        self.device = select_device()
+        self.frontend = copy.deepcopy(model.frontend).eval().to(self.device)
+        dtype = select_dtype(self.device, precision)
+        self.net = inference_net(model.net, dtype).to(self.device)
+        self.samples = model.frontend.config.clip_samples
         self.directory = directory
         self.batch = batch
+        self.workers = workers
+        layers = len(self.net.encoder.layers)
+        if not 0 <= tune_layers <= layers:
+            raise ValueError(f"tune_layers must be 0..{layers}, not {tune_layers}")
+        self.tune_from = layers - tune_layers if tune_layers else None
         self.encoder_id = _digest(
             [[k, float(v.double().sum())] for k, v in model.net.encoder.state_dict().items()]
             + [str(dtype)]
         )
 
-    def features(self, name: str, keys: list, examples: list[Example]) -> torch.Tensor:
+    def features(self, name: str, keys: list, examples: list[Example]) -> Features:
         """Features of `examples` (described by `keys`), from disk when already computed."""
+        if self.tune_from is not None:
+            name, keys = f"{name}-from{self.tune_from}", [*keys, f"state {self.tune_from}"]
         path = self.directory / f"{name}-{_digest([self.encoder_id, keys])}.pt"
         if path.is_file():
-            return torch.load(path, weights_only=True)
-        out = torch.cat(list(self._compute(examples, name))) if examples else torch.zeros(0)
+            stored = torch.load(path, weights_only=True)
+            return tuple(stored) if isinstance(stored, list) else (stored,)
+        parts = list(zip(*self._compute(examples, name), strict=True)) if examples else []
+        out = tuple(torch.cat(p) for p in parts) or (torch.zeros(0),)
         self.directory.mkdir(parents=True, exist_ok=True)
-        torch.save(out, path.with_suffix(".tmp"))
+        torch.save(list(out) if len(out) > 1 else out[0], path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
         return out
 
     @torch.inference_mode()
-    def _compute(self, examples: list[Example], name: str) -> Iterator[torch.Tensor]:
+    def _compute(self, examples: list[Example], name: str) -> Iterator[Features]:
         from tqdm import tqdm
 
         print(f"encoder features: {name} ({len(examples)} windows)", file=sys.stderr, flush=True)
-        steps = range(0, len(examples), self.batch)
-        for i in tqdm(steps, desc=f"encoder {name}", unit="batch", disable=not sys.stderr.isatty()):
-            waves = torch.stack([self.frontend(make())[0] for make in examples[i : i + self.batch]])
-            yield self.net.pooled(waves).float()
+        loader = DataLoader(
+            _Examples(examples),
+            batch_size=self.batch,
+            num_workers=self.workers,
+            collate_fn=partial(_stack, samples=self.samples),
+        )
+        for waves in tqdm(loader, desc=f"encoder {name}", disable=not sys.stderr.isatty()):
+            log_mel = self.frontend(waves.to(self.device))
+            states = self.net.encoder(log_mel.to(self.net.encoder.conv1.weight.dtype))
+            pooled = statistics(states).cpu()
+            if self.tune_from is None:
+                yield (pooled,)
+            else:
+                yield pooled, states[self.tune_from].to(torch.bfloat16).cpu()
 
 
 def _digest(value: object) -> str:

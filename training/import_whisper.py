@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ser.checkpoint import FORMAT
 from ser.cli_support import run_command
 from ser.config import WhisperModelConfig, to_plain
 from ser.ctranslate2_file import read_ctranslate2
@@ -96,7 +97,8 @@ def save_encoder(encoder: WhisperEncoder, path: Path, source: str) -> Path:
 
 
 def load_encoder_weights(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(sizes, state dict) of a converted encoder file; SerError when it is not one."""
+    """(sizes, state dict) of a converted encoder file, or of the encoder inside a Whisper-family
+    ser model file (e.g. one whose top layers were fine-tuned); SerError when it is neither."""
     path = Path(path)
     if not path.is_file():
         raise SerError(
@@ -104,6 +106,15 @@ def load_encoder_weights(path: str | Path) -> tuple[dict, dict[str, torch.Tensor
             f"`python -m training.import_whisper {path}`"
         )
     payload = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(payload, dict) and payload.get("format") == FORMAT:
+        if payload.get("family") != "whisper":
+            raise SerError(f"{path}: a {payload.get('family')} model has no Whisper encoder")
+        encoder = {
+            k.removeprefix("encoder."): v.float() if v.is_floating_point() else v
+            for k, v in payload["state_dict"].items()
+            if k.startswith("encoder.")
+        }
+        return payload["model"], encoder
     if not isinstance(payload, dict) or payload.get("format") != ENCODER_FORMAT:
         raise SerError(f"{path}: not a converted Whisper encoder")
     return payload["config"], payload["state_dict"]

@@ -49,6 +49,8 @@ class EmotionClassifier(L.LightningModule):
         warmup_epochs: int = 0,
         spec_augment: dict[str, int] | None = None,
         mixup_alpha: float = 0.0,
+        tune_layers: int = 0,
+        encoder_lr: float | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -58,8 +60,13 @@ class EmotionClassifier(L.LightningModule):
         model_cfg = model_config_from({**(model or {}), "num_classes": len(self.labels)}, family)
         self.model = SerModel(feature_cfg, model_cfg)
         if family == "whisper":
-            # Frozen encoder: only the layer weights and the head learn (on cached features).
-            self.model.net.encoder.requires_grad_(False)
+            # Frozen encoder: only the layer weights and the head learn (on cached features),
+            # and the top `tune_layers` layers with the final LayerNorm when asked.
+            encoder = self.model.net.encoder
+            encoder.requires_grad_(False)
+            if tune_layers:
+                encoder.layers[len(encoder.layers) - tune_layers :].requires_grad_(True)
+                encoder.layer_norm.requires_grad_(True)
         self.spec_augment = build_spec_augment(spec_augment)
         n = len(self.labels)
         self.loss = FocalLoss(n, focal_gamma, label_smoothing)
@@ -96,20 +103,25 @@ class EmotionClassifier(L.LightningModule):
         if weights is not None:
             self.set_class_weights(weights)
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Logits from waveforms (B, samples), or from cached pooled encoder features
-        (B, layers + 1, 2 * width) for a frozen-encoder family."""
-        if inputs.ndim == 3 and self.model.family == "whisper":
-            return self.model.net.classify(inputs)
-        return self.model(inputs)
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """Logits from waveforms (B, samples), or from cached encoder features for the Whisper
+        family: pooled (B, layers + 1, 2 * width), then the hidden state below the tuned layers
+        (B, positions, width) when the top layers train."""
+        net = self.model.net
+        if inputs[0].ndim == 3 and self.model.family == "whisper":
+            if len(inputs) == 1:
+                return net.classify(inputs[0])
+            first = len(net.encoder.layers) - self.hparams.tune_layers
+            return net.classify(net.repooled(*inputs, first=first))
+        return self.model(inputs[0])
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
-        inputs, target = batch
-        if inputs.ndim == 3:  # cached encoder features: nothing to mask or mix
-            logits = self(inputs)
+    def training_step(self, batch: tuple[torch.Tensor, ...], _: int) -> torch.Tensor:
+        *inputs, target = batch
+        if inputs[0].ndim == 3:  # cached encoder features: nothing to mask or mix
+            logits = self(*inputs)
             loss, counted = self.loss(logits, target), target
         else:
-            logits, loss, counted = self._augmented_step(inputs, target)
+            logits, loss, counted = self._augmented_step(inputs[0], target)
         self.train_acc(logits, counted)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(target))
@@ -131,16 +143,16 @@ class EmotionClassifier(L.LightningModule):
             loss = lam * loss + (1.0 - lam) * self.loss(logits, partner)
         return logits, loss, target if lam >= 0.5 else partner  # the larger share counts
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        waveform, target = batch
-        logits = self(waveform)
+    def validation_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
+        *inputs, target = batch
+        logits = self(*inputs)
         self.log("val/loss", self.loss(logits, target), sync_dist=True, batch_size=len(target))
         self.val_metrics(logits, target)
         self.log_dict(self.val_metrics, prog_bar=True, batch_size=len(target))
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
-        waveform, target = batch
-        logits = self(waveform)
+    def test_step(self, batch: tuple[torch.Tensor, ...], _: int) -> None:
+        *inputs, target = batch
+        logits = self(*inputs)
         self.test_metrics(logits, target)
         self.test_per_class.update(logits, target)
         self.test_confusion.update(logits, target)
@@ -159,10 +171,16 @@ class EmotionClassifier(L.LightningModule):
         self.test_confusion.reset()
 
     def configure_optimizers(self) -> dict[str, Any]:
-        """Adam with ReduceLROnPlateau on val macro-F1 (seed), or linear warm-up then cosine."""
+        """Adam with ReduceLROnPlateau on val macro-F1 (seed), or linear warm-up then cosine;
+        tuned encoder layers learn at `encoder_lr`."""
         hp = self.hparams
+        encoder = {id(p) for p in self.model.net.encoder.parameters()} if hp.tune_layers else set()
         trainable = [p for p in self.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(trainable, lr=hp.lr, weight_decay=hp.weight_decay)
+        groups = [{"params": [p for p in trainable if id(p) not in encoder]}]
+        if encoder:
+            tuned = [p for p in trainable if id(p) in encoder]
+            groups.append({"params": tuned, "lr": hp.encoder_lr or hp.lr})
+        optimizer = torch.optim.Adam(groups, lr=hp.lr, weight_decay=hp.weight_decay)
         if hp.schedule == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 optimizer, mode="max", factor=hp.plateau_factor, patience=hp.plateau_patience

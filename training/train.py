@@ -42,13 +42,13 @@ def fit_and_report(cfg: DictConfig) -> int:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = module_from_config(cfg)
-    if cfg.model.get("family", "seed") == "whisper":
+    if cfg.model.get("family", "seed") == "whisper":  # init_from applied before caching
         datamodule = cached_datamodule_from_config(cfg, module)
     else:
         datamodule = datamodule_from_config(cfg)
         datamodule.eval_stage = cfg.report_split
-    if cfg.get("init_from") and not cfg.resume:
-        initialise_from(module, cfg.init_from)
+        if cfg.get("init_from") and not cfg.resume:
+            initialise_from(module, cfg.init_from)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="epoch{epoch:03d}-valf1{val/f1:.4f}",
