@@ -73,8 +73,19 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # a malformed file can fail anywhere inside the unpickler
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt)") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not is_ser_payload(payload):
         raise CheckpointError(f"{path}: not a ser checkpoint (no '{FORMAT}' header)")
+    return checkpoint_from_payload(payload, path)
+
+
+def is_ser_payload(payload: object) -> bool:
+    """True for what torch.load returns from a ser checkpoint file."""
+    return isinstance(payload, dict) and payload.get("format") == FORMAT
+
+
+def checkpoint_from_payload(payload: dict, path: str | Path) -> Checkpoint:
+    """The model a loaded ser checkpoint payload describes; CheckpointError naming `path` when
+    it is from a newer ser or does not match the model."""
     version = payload.get("format_version", 0)
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(

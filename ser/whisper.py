@@ -139,9 +139,13 @@ class WhisperEmotionNet(nn.Module):
         self.encoder = WhisperEncoder(config)
         self.heads = nn.ModuleList(WhisperHead(config, kind) for kind in config.head_kinds)
 
+    def states(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Every hidden state (layers + 1, B, positions, width), in the encoder's dtype."""
+        return self.encoder(log_mel.to(self.encoder.conv1.weight.dtype))
+
     def pooled(self, log_mel: torch.Tensor) -> torch.Tensor:
         """(B, layers + 1, 2 * width) mean and standard deviation of each hidden state."""
-        return statistics(self.encoder(log_mel.to(self.encoder.conv1.weight.dtype)))
+        return statistics(self.states(log_mel))
 
     def repooled(self, pooled: torch.Tensor, state: torch.Tensor, first: int) -> torch.Tensor:
         """Pooled features with the layers above hidden state `first` run again from that state

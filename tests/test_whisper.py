@@ -299,6 +299,19 @@ def test_repooled_runs_only_the_layers_above_the_cached_state(tiny_encoder_file:
     assert not torch.allclose(changed[:, 2:], pooled[:, 2:], atol=1e-3)
 
 
+def test_tuning_more_layers_than_the_encoder_has_is_refused() -> None:
+    from training.module import EmotionClassifier
+
+    sizes = {"family": "whisper", "width": 16, "heads": 2, "ff_width": 32, "layers": 2}
+    with pytest.raises(SerError, match=r"tune_layers must be 0\.\.2, not 3"):
+        EmotionClassifier(model=sizes, tune_layers=3)
+    assert (
+        EmotionClassifier(model=sizes, tune_layers=2)
+        .model.net.encoder.layers[0]
+        .linear1.weight.requires_grad
+    )
+
+
 def test_tuning_the_top_layer_changes_it_and_nothing_below(
     tiny_encoder_file: Path, tmp_path: Path
 ) -> None:

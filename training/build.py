@@ -55,10 +55,10 @@ def datamodule_from_config(cfg: DictConfig) -> EmotionDataModule:
 def cached_datamodule_from_config(
     cfg: DictConfig, module: EmotionClassifier
 ) -> CachedFeatureDataModule:
-    """Frozen-encoder training data: loads the encoder (converted, or `init_from`'s weights)
-    into `module`, caches its features of clips (clean and augmented) and of same-speaker stream
-    windows, and sets the head's feature statistics from the training set; its test loader
-    serves the clips of `cfg.report_split`."""
+    """Frozen-encoder training data: loads the converted encoder into `module` (unless it was
+    initialised from a checkpoint, see `init_source`), caches its features of clips (clean and
+    augmented) and of same-speaker stream windows, and sets the head's feature statistics from
+    the training set; its test loader serves the clips of `cfg.report_split`."""
     heads = module.model.net.heads
     if len(heads) > 1:
         raise SerError(
@@ -67,10 +67,8 @@ def cached_datamodule_from_config(
         )
     source = datamodule_from_config(cfg)
     source.setup("fit")
-    initialised = cfg.get("init_from") and not cfg.resume
-    if initialised:  # the features come from the encoder the run starts from
-        initialise_from(module, cfg.init_from)
-    else:
+    initialised = init_source(cfg) is not None  # then the features come from its encoder
+    if not initialised:
         load_encoder(module, Path(to_absolute_path(cfg.model.encoder_weights)))
     c = cfg.training.cached
     cache = EncoderFeatureCache(
@@ -189,6 +187,11 @@ def require_same_model(
         raise CheckpointError(f"{path}: its features differ from {against}")
     if model.net.config != ref_model.net.config or labels != ref_labels:
         raise CheckpointError(f"{path}: its network or labels differ from {against}")
+
+
+def init_source(cfg: DictConfig) -> str | None:
+    """The checkpoint a fresh run starts from (`init_from`; none when resuming a run)."""
+    return cfg.get("init_from") if not cfg.resume else None
 
 
 def initialise_from(module: EmotionClassifier, path: str) -> None:

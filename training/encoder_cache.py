@@ -62,10 +62,7 @@ class EncoderFeatureCache:
         self.directory = directory
         self.batch = batch
         self.workers = workers
-        layers = len(self.net.encoder.layers)
-        if not 0 <= tune_layers <= layers:
-            raise ValueError(f"tune_layers must be 0..{layers}, not {tune_layers}")
-        self.tune_from = layers - tune_layers if tune_layers else None
+        self.tune_from = len(self.net.encoder.layers) - tune_layers if tune_layers else None
         self.encoder_id = _digest(
             [[k, float(v.double().sum())] for k, v in model.net.encoder.state_dict().items()]
             + [str(dtype)]
@@ -98,8 +95,7 @@ class EncoderFeatureCache:
             collate_fn=partial(_stack, samples=self.samples),
         )
         for waves in tqdm(loader, desc=f"encoder {name}", disable=not sys.stderr.isatty()):
-            log_mel = self.frontend(waves.to(self.device))
-            states = self.net.encoder(log_mel.to(self.net.encoder.conv1.weight.dtype))
+            states = self.net.states(self.frontend(waves.to(self.device)))
             pooled = statistics(states).cpu()
             if self.tune_from is None:
                 yield (pooled,)

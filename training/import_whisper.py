@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ser.checkpoint import FORMAT
+from ser.checkpoint import checkpoint_from_payload, is_ser_payload
 from ser.cli_support import run_command
 from ser.config import WhisperModelConfig, to_plain
 from ser.ctranslate2_file import read_ctranslate2
@@ -106,15 +106,11 @@ def load_encoder_weights(path: str | Path) -> tuple[dict, dict[str, torch.Tensor
             f"`python -m training.import_whisper {path}`"
         )
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(payload, dict) and payload.get("format") == FORMAT:
-        if payload.get("family") != "whisper":
-            raise SerError(f"{path}: a {payload.get('family')} model has no Whisper encoder")
-        encoder = {
-            k.removeprefix("encoder."): v.float() if v.is_floating_point() else v
-            for k, v in payload["state_dict"].items()
-            if k.startswith("encoder.")
-        }
-        return payload["model"], encoder
+    if is_ser_payload(payload):
+        model = checkpoint_from_payload(payload, path).model
+        if model.family != "whisper":
+            raise SerError(f"{path}: a {model.family} model has no Whisper encoder")
+        return to_plain(model.net.config), model.net.encoder.state_dict()
     if not isinstance(payload, dict) or payload.get("format") != ENCODER_FORMAT:
         raise SerError(f"{path}: not a converted Whisper encoder")
     return payload["config"], payload["state_dict"]

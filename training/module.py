@@ -16,6 +16,7 @@ from torchmetrics.classification import (
 
 from ser.checkpoint import Checkpoint
 from ser.config import feature_config_from, model_config_from, to_plain
+from ser.errors import SerError
 from ser.labels import EMOTIONS
 from ser.model import SerModel
 from training.augment import build_spec_augment, mixup
@@ -64,6 +65,8 @@ class EmotionClassifier(L.LightningModule):
             # and the top `tune_layers` layers with the final LayerNorm when asked.
             encoder = self.model.net.encoder
             encoder.requires_grad_(False)
+            if not 0 <= tune_layers <= len(encoder.layers):
+                raise SerError(f"tune_layers must be 0..{len(encoder.layers)}, not {tune_layers}")
             if tune_layers:
                 encoder.layers[len(encoder.layers) - tune_layers :].requires_grad_(True)
                 encoder.layer_norm.requires_grad_(True)

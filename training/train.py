@@ -23,6 +23,7 @@ from ser.errors import SerError
 from training.build import (
     cached_datamodule_from_config,
     datamodule_from_config,
+    init_source,
     initialise_from,
     loggers_from_config,
     module_from_config,
@@ -42,13 +43,13 @@ def fit_and_report(cfg: DictConfig) -> int:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     module = module_from_config(cfg)
-    if cfg.model.get("family", "seed") == "whisper":  # init_from applied before caching
+    if start := init_source(cfg):  # before caching: features come from the weights it starts at
+        initialise_from(module, start)
+    if cfg.model.get("family", "seed") == "whisper":
         datamodule = cached_datamodule_from_config(cfg, module)
     else:
         datamodule = datamodule_from_config(cfg)
         datamodule.eval_stage = cfg.report_split
-        if cfg.get("init_from") and not cfg.resume:
-            initialise_from(module, cfg.init_from)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="epoch{epoch:03d}-valf1{val/f1:.4f}",
