@@ -222,6 +222,45 @@ def test_fast_path_agrees_with_eager(tiny_encoder_file: Path, tmp_path: Path) ->
     assert (p.argmax(1) == q.argmax(1)).all()  # near-ties are recomputed in fp32
 
 
+def test_ship_refuses_a_model_whose_fast_path_disagrees(
+    tiny_encoder_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import soundfile as sf
+
+    from ser.audio import load_waveform
+    from ser.predictor import fast_path_parity
+    from training import ship
+
+    # Validation clips (actors 17-18) that differ by less than the bf16 encoder's rounding.
+    root = synth.make_ravdess(tmp_path / "ravdess", per_class=1, seconds=3.0)
+    base = np.random.default_rng(0).normal(0, 0.1, 80000)
+    val_clips = sorted((root / "Actor_17").iterdir()) + sorted((root / "Actor_18").iterdir())
+    for i, path in enumerate(val_clips):
+        sf.write(path, base + np.random.default_rng(i + 1).normal(0, 1e-3, 80000), 16000)
+    windows = torch.stack([load_waveform(p) for p in val_clips])
+
+    model = tiny_whisper_model(tiny_encoder_file, "linear")
+    steady = save_checkpoint(tmp_path / "steady.pt", model)
+    assert fast_path_parity(load_checkpoint(steady), windows).ok
+    with torch.no_grad():  # standardised around these clips: the rounding picks the label
+        pooled = model.net.pooled(model.frontend(windows))
+        head = model.net.heads[0]
+        head.feature_mean.copy_(pooled.mean(dim=0))
+        head.feature_std.copy_(pooled.std(dim=0))
+    touchy = save_checkpoint(tmp_path / "touchy.pt", model)
+    assert not fast_path_parity(load_checkpoint(touchy), windows).ok
+
+    shipped = tmp_path / "assets" / "ser-whisper-base.pt"
+    shipped.parent.mkdir()
+    shipped.write_bytes(b"the model shipped before")
+    monkeypatch.setattr(ship, "shipped_model_path", lambda: shipped)
+    with pytest.raises(SerError, match="not shipped: the bf16 fast path disagrees"):
+        ship.ship(touchy, tmp_path / "card", str(root))
+    assert shipped.read_bytes() == b"the model shipped before"
+    assert sorted(p.name for p in shipped.parent.iterdir()) == [shipped.name]
+    assert not (tmp_path / "card").exists()  # the test split was never read
+
+
 def train_tiny(tmp_path: Path, name: str, *overrides: str) -> Path:
     """ser-train under `tmp_path` on a synthetic RAVDESS of three 3 s clips per class (so that
     5 s stream windows fit inside one emotion block); returns the run folder."""
@@ -310,6 +349,32 @@ def test_tuning_more_layers_than_the_encoder_has_is_refused() -> None:
         .model.net.encoder.layers[0]
         .linear1.weight.requires_grad
     )
+
+
+def test_lbfgs_is_only_for_frozen_encoder_heads() -> None:
+    from training.module import EmotionClassifier
+
+    sizes = {"family": "whisper", "width": 16, "heads": 2, "ff_width": 32, "layers": 2}
+    with pytest.raises(SerError, match=r"training\.optimizer must be one of"):
+        EmotionClassifier(model=sizes, optimizer="sgd")
+    for refused in ({"model": sizes, "tune_layers": 1}, {"model": {"family": "seed"}}):
+        with pytest.raises(SerError, match=r"needs model=whisper and training\.tune_layers=0"):
+            EmotionClassifier(optimizer="lbfgs", **refused)
+
+
+def test_probe_is_fitted_by_lbfgs_with_its_l2_penalty(
+    tiny_encoder_file: Path, tmp_path: Path
+) -> None:
+    model = ["model=whisper_probe", *tiny_model_overrides(tiny_encoder_file)[1:]]
+    norms = {}
+    for l2 in ("1e-4", "10"):
+        run_dir = train_tiny(
+            tmp_path, f"l2-{l2}", *model, "trainer.max_epochs=2", f"training.l2={l2}"
+        )
+        head = load_checkpoint(run_dir / "model.pt").model.net.heads[0]
+        assert head.kind == "linear"
+        norms[l2] = float(head.head[-1].weight.detach().norm())
+    assert 0 < norms["10"] < 0.1 * norms["1e-4"]
 
 
 def test_tuning_the_top_layer_changes_it_and_nothing_below(

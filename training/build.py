@@ -147,6 +147,9 @@ def module_from_config(cfg: DictConfig) -> EmotionClassifier:
         mixup_alpha=t.get("mixup_alpha") or 0.0,
         tune_layers=t.get("tune_layers") or 0,
         encoder_lr=t.get("encoder_lr"),
+        optimizer=t.get("optimizer") or "adam",
+        l2=t.get("l2") or 0.0,
+        lbfgs_iterations=t.get("lbfgs_iterations") or 50,
     )
 
 

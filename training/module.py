@@ -1,5 +1,5 @@
-"""LightningModule: the shared SerModel, SpecAugment, mixup, focal loss, Adam + schedule,
-metrics."""
+"""LightningModule: the shared SerModel, SpecAugment, mixup, focal loss, Adam + schedule (or
+full-batch L-BFGS with an L2 penalty for heads on cached features), metrics."""
 
 from typing import Any
 
@@ -21,6 +21,8 @@ from ser.labels import EMOTIONS
 from ser.model import SerModel
 from training.augment import build_spec_augment, mixup
 from training.losses import FocalLoss
+
+OPTIMIZERS = ("adam", "lbfgs")
 
 
 def _stage_metrics(num_classes: int) -> MetricCollection:
@@ -52,6 +54,9 @@ class EmotionClassifier(L.LightningModule):
         mixup_alpha: float = 0.0,
         tune_layers: int = 0,
         encoder_lr: float | None = None,
+        optimizer: str = "adam",
+        l2: float = 0.0,
+        lbfgs_iterations: int = 50,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -70,6 +75,13 @@ class EmotionClassifier(L.LightningModule):
             if tune_layers:
                 encoder.layers[len(encoder.layers) - tune_layers :].requires_grad_(True)
                 encoder.layer_norm.requires_grad_(True)
+        if optimizer not in OPTIMIZERS:
+            raise SerError(f"training.optimizer must be one of {OPTIMIZERS}, not {optimizer!r}")
+        if optimizer == "lbfgs" and (family != "whisper" or tune_layers):
+            raise SerError(
+                "training.optimizer=lbfgs fits a head on cached frozen-encoder features: "
+                "it needs model=whisper and training.tune_layers=0"
+            )
         self.spec_augment = build_spec_augment(spec_augment)
         n = len(self.labels)
         self.loss = FocalLoss(n, focal_gamma, label_smoothing)
@@ -125,10 +137,16 @@ class EmotionClassifier(L.LightningModule):
             loss, counted = self.loss(logits, target), target
         else:
             logits, loss, counted = self._augmented_step(inputs[0], target)
+        if self.hparams.l2:
+            loss = loss + self.hparams.l2 * self._weight_norm()
         self.train_acc(logits, counted)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(target))
         return loss
+
+    def _weight_norm(self) -> torch.Tensor:
+        """Sum of squares of the trainable weight matrices (biases and layer weights left out)."""
+        return sum(p.square().sum() for p in self.parameters() if p.requires_grad and p.ndim > 1)
 
     def _augmented_step(
         self, waveform: torch.Tensor, target: torch.Tensor
@@ -175,8 +193,14 @@ class EmotionClassifier(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         """Adam with ReduceLROnPlateau on val macro-F1 (seed), or linear warm-up then cosine;
-        tuned encoder layers learn at `encoder_lr`."""
+        tuned encoder layers learn at `encoder_lr`. L-BFGS: `lbfgs_iterations` per batch."""
         hp = self.hparams
+        if hp.optimizer == "lbfgs":
+            trainable = [p for p in self.parameters() if p.requires_grad]
+            lbfgs = torch.optim.LBFGS(
+                trainable, lr=hp.lr, max_iter=hp.lbfgs_iterations, line_search_fn="strong_wolfe"
+            )
+            return {"optimizer": lbfgs}
         encoder = {id(p) for p in self.model.net.encoder.parameters()} if hp.tune_layers else set()
         trainable = [p for p in self.parameters() if p.requires_grad]
         groups = [{"params": [p for p in trainable if id(p) not in encoder]}]

@@ -2,31 +2,60 @@
 
     python -m training.ship runs/<date>/<time>/model.pt
 
-Writes `ser/assets/ser-whisper-base.pt` (fp16, loaded by default by every command), then runs
-the test-split evaluation — clips, the noise-robustness table and streams — on that very file
+First checks the fp16 file's bf16 fast path against eager fp32 on the validation clips and
+refuses (leaving the shipped file as it was, the test split unread) when they disagree. Then
+writes `ser/assets/ser-whisper-base.pt` (fp16, loaded by default by every command), runs the
+test-split evaluation — clips, the noise-robustness table and streams — on that very file
 into `docs/model-card/`, and records the clean test numbers in the file's metadata."""
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import torch
 
+from ser.audio import load_waveform
 from ser.bundle import shipped_model_path
-from ser.checkpoint import load_checkpoint, save_checkpoint
+from ser.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ser.cli_support import run_command
+from ser.errors import SerError
+from ser.features import fit_length
+from ser.predictor import fast_path_parity
 from training.build import load_source
-from training.evaluate import evaluate, parse_args
+from training.evaluate import build_datamodule, evaluate, parse_args
 
 PROG = "ship"
+
+
+def check_fast_path(candidate: Checkpoint, data_root: str | None) -> None:
+    """SerError unless the fast path passes `Parity.ok` on the validation clips."""
+    args = parse_args(["--split", "val", *(["--root", data_root] if data_root else [])])
+    clips = build_datamodule(args).split.val
+    size = candidate.features.clip_samples
+    windows = torch.stack([fit_length(load_waveform(u.path), size) for u in clips])
+    parity = fast_path_parity(candidate, windows)
+    print(f"fast path vs fp32 on {parity.windows} validation clips: {parity}")
+    if not parity.ok:
+        raise SerError(
+            f"not shipped: the bf16 fast path disagrees with fp32 on the validation clips "
+            f"(labels agree on {parity.agreement:.1%}, {parity.wide_flips} label flip(s) beyond a "
+            f"near-tie, max |Δp| {parity.max_delta:.3f}); the shipped model is unchanged"
+        )
 
 
 def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
     model, labels, source_meta = load_source(run_model)
     target = shipped_model_path()
     meta = {**source_meta, "name": target.name, "source": str(run_model)}
-    save_checkpoint(target, model, labels, meta=meta, half=True)
+    staged = target.with_name(f"{target.name}.candidate")
+    try:
+        save_checkpoint(staged, model, labels, meta=meta, half=True)
+        check_fast_path(load_checkpoint(staged), data_root)
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
     shipped = load_checkpoint(target)
     probe = torch.randn(4, shipped.features.clip_samples) * 0.1
     with torch.no_grad():
