@@ -98,7 +98,8 @@ def _augmented(make: Example, augment: am.Compose, seed: int) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
 
 
-def _clip(path: Path, samples: int) -> torch.Tensor:
+def clip_window(path: Path, samples: int) -> torch.Tensor:
+    """A clip as one model window: 16 kHz mono, cut or padded to `samples`."""
     return fit_length(load_waveform(path, SAMPLE_RATE), samples)
 
 
@@ -113,7 +114,7 @@ class CachedFeatures:
         self, tag: str, items: list[Utterance], augment: Augmentation | None = None, copy: int = 0
     ) -> Tensors:
         """Each clip cut/padded to the window; augmented copy number `copy` when given."""
-        makes: list[Example] = [partial(_clip, u.path, self.window_samples) for u in items]
+        makes: list[Example] = [partial(clip_window, u.path, self.window_samples) for u in items]
         keys = [str(u.path) for u in items]
         name = f"{tag}-clips-clean"
         if augment is not None:

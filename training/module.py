@@ -195,14 +195,13 @@ class EmotionClassifier(L.LightningModule):
         """Adam with ReduceLROnPlateau on val macro-F1 (seed), or linear warm-up then cosine;
         tuned encoder layers learn at `encoder_lr`. L-BFGS: `lbfgs_iterations` per batch."""
         hp = self.hparams
+        trainable = [p for p in self.parameters() if p.requires_grad]
         if hp.optimizer == "lbfgs":
-            trainable = [p for p in self.parameters() if p.requires_grad]
             lbfgs = torch.optim.LBFGS(
                 trainable, lr=hp.lr, max_iter=hp.lbfgs_iterations, line_search_fn="strong_wolfe"
             )
             return {"optimizer": lbfgs}
         encoder = {id(p) for p in self.model.net.encoder.parameters()} if hp.tune_layers else set()
-        trainable = [p for p in self.parameters() if p.requires_grad]
         groups = [{"params": [p for p in trainable if id(p) not in encoder]}]
         if encoder:
             tuned = [p for p in trainable if id(p) in encoder]

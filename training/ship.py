@@ -16,14 +16,13 @@ from pathlib import Path
 
 import torch
 
-from ser.audio import load_waveform
 from ser.bundle import shipped_model_path
 from ser.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ser.cli_support import run_command
 from ser.errors import SerError
-from ser.features import fit_length
 from ser.predictor import fast_path_parity
 from training.build import load_source
+from training.cached_data import clip_window
 from training.evaluate import build_datamodule, evaluate, parse_args
 
 PROG = "ship"
@@ -34,7 +33,7 @@ def check_fast_path(candidate: Checkpoint, data_root: str | None) -> None:
     args = parse_args(["--split", "val", *(["--root", data_root] if data_root else [])])
     clips = build_datamodule(args).split.val
     size = candidate.features.clip_samples
-    windows = torch.stack([fit_length(load_waveform(u.path), size) for u in clips])
+    windows = torch.stack([clip_window(u.path, size) for u in clips])
     parity = fast_path_parity(candidate, windows)
     print(f"fast path vs fp32 on {parity.windows} validation clips: {parity}")
     if not parity.ok:
@@ -52,11 +51,11 @@ def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
     staged = target.with_name(f"{target.name}.candidate")
     try:
         save_checkpoint(staged, model, labels, meta=meta, half=True)
-        check_fast_path(load_checkpoint(staged), data_root)
+        shipped = load_checkpoint(staged)
+        check_fast_path(shipped, data_root)
         os.replace(staged, target)
     finally:
         staged.unlink(missing_ok=True)
-    shipped = load_checkpoint(target)
     probe = torch.randn(4, shipped.features.clip_samples) * 0.1
     with torch.no_grad():
         diff = (model.eval()(probe).softmax(-1) - shipped.model(probe).softmax(-1)).abs().max()
