@@ -2,6 +2,7 @@
 checkpoint files (ser model files or a run's Lightning checkpoints)."""
 
 import os
+import random
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,10 @@ def cached_datamodule_from_config(
         # floor of a tenth of the layer's median keeps bf16/fp32 rounding from blowing them up.
         std = train[0].std(dim=0)
         heads[0].feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
+    if cfg.training.get("rounding_penalty"):
+        clips = random.Random(0).sample(split.train, min(c.rounding_clips, len(split.train)))
+        error = data.rounding_error("train", clips) / heads[0].feature_std
+        module.set_rounding_variance(error.square().mean(dim=0))
     # Only the report split's clips are encoded: a run that reports on validation never reads test.
     scored = val_clips if cfg.report_split == "val" else data.clips("test", split.test)
     return CachedFeatureDataModule(train, _concat(val), scored, split, cfg.training.batch_size)
@@ -150,6 +155,7 @@ def module_from_config(cfg: DictConfig) -> EmotionClassifier:
         optimizer=t.get("optimizer") or "adam",
         l2=t.get("l2") or 0.0,
         lbfgs_iterations=t.get("lbfgs_iterations") or 50,
+        rounding_penalty=t.get("rounding_penalty") or 0.0,
     )
 
 

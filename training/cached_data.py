@@ -124,6 +124,11 @@ class CachedFeatures:
             name = f"{tag}-clips-{augment.name}{copy}"
         return (*self.cache.features(name, keys, makes), _labels(items))
 
+    def rounding_error(self, tag: str, items: list[Utterance]) -> torch.Tensor:
+        """bf16 minus fp32 encoder features of the clips `items` (see the cache's method)."""
+        makes: list[Example] = [partial(clip_window, u.path, self.window_samples) for u in items]
+        return self.cache.rounding_error(f"{tag}-clips", [str(u.path) for u in items], makes)
+
     def streams(
         self,
         tag: str,

@@ -58,6 +58,7 @@ class EncoderFeatureCache:
         self.frontend = copy.deepcopy(model.frontend).eval().to(self.device)
         dtype = select_dtype(self.device, precision)
         self.net = inference_net(model.net, dtype).to(self.device)
+        self.model_net = model.net
         self.samples = model.frontend.config.clip_samples
         self.directory = directory
         self.batch = batch
@@ -72,11 +73,32 @@ class EncoderFeatureCache:
         """Features of `examples` (described by `keys`), from disk when already computed."""
         if self.tune_from is not None:
             name, keys = f"{name}-from{self.tune_from}", [*keys, f"state {self.tune_from}"]
+        return self._stored(name, keys, lambda: self._compute(examples, name))
+
+    def rounding_error(self, name: str, keys: list, examples: list[Example]) -> torch.Tensor:
+        """How the bf16 fast path moves the pooled features of `examples`: bf16 encoder minus
+        fp32 encoder, (N, layers + 1, 2 * width), whatever precision the cache itself uses."""
+        bf16, fp32 = (
+            inference_net(self.model_net, dtype).to(self.device)
+            for dtype in (torch.bfloat16, torch.float32)
+        )
+
+        @torch.inference_mode()
+        def compute() -> Iterator[Features]:
+            for log_mel in self._batches(examples, name):
+                error = statistics(bf16.states(log_mel)) - statistics(fp32.states(log_mel))
+                yield (error.cpu(),)
+
+        return self._stored(f"{name}-rounding", [*keys, "bf16 - fp32"], compute)[0]
+
+    def _stored(self, name: str, keys: list, compute: Callable[[], Iterator[Features]]) -> Features:
+        """The tensors stored for (`name`, `keys`), computed batch by batch and saved first
+        when absent."""
         path = self.directory / f"{name}-{_digest([self.encoder_id, keys])}.pt"
         if path.is_file():
             stored = torch.load(path, weights_only=True)
             return tuple(stored) if isinstance(stored, list) else (stored,)
-        parts = list(zip(*self._compute(examples, name), strict=True)) if examples else []
+        parts = list(zip(*compute(), strict=True))
         out = tuple(torch.cat(p) for p in parts) or (torch.zeros(0),)
         self.directory.mkdir(parents=True, exist_ok=True)
         torch.save(list(out) if len(out) > 1 else out[0], path.with_suffix(".tmp"))
@@ -85,8 +107,21 @@ class EncoderFeatureCache:
 
     @torch.inference_mode()
     def _compute(self, examples: list[Example], name: str) -> Iterator[Features]:
+        for log_mel in self._batches(examples, name):
+            states = self.net.states(log_mel)
+            pooled = statistics(states).cpu()
+            if self.tune_from is None:
+                yield (pooled,)
+            else:
+                yield pooled, states[self.tune_from].to(torch.bfloat16).cpu()
+
+    @torch.inference_mode()
+    def _batches(self, examples: list[Example], name: str) -> Iterator[torch.Tensor]:
+        """Log-mel batches of `examples` on the cache's device, with a progress line."""
         from tqdm import tqdm
 
+        if not examples:
+            return
         print(f"encoder features: {name} ({len(examples)} windows)", file=sys.stderr, flush=True)
         loader = DataLoader(
             _Examples(examples),
@@ -95,12 +130,7 @@ class EncoderFeatureCache:
             collate_fn=partial(_stack, samples=self.samples),
         )
         for waves in tqdm(loader, desc=f"encoder {name}", disable=not sys.stderr.isatty()):
-            states = self.net.states(self.frontend(waves.to(self.device)))
-            pooled = statistics(states).cpu()
-            if self.tune_from is None:
-                yield (pooled,)
-            else:
-                yield pooled, states[self.tune_from].to(torch.bfloat16).cpu()
+            yield self.frontend(waves.to(self.device))
 
 
 def _digest(value: object) -> str:

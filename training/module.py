@@ -1,5 +1,5 @@
 """LightningModule: the shared SerModel, SpecAugment, mixup, focal loss, Adam + schedule (or
-full-batch L-BFGS with an L2 penalty for heads on cached features), metrics."""
+full-batch L-BFGS with L2 and bf16-rounding penalties for heads on cached features), metrics."""
 
 from typing import Any
 
@@ -57,6 +57,7 @@ class EmotionClassifier(L.LightningModule):
         optimizer: str = "adam",
         l2: float = 0.0,
         lbfgs_iterations: int = 50,
+        rounding_penalty: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -82,6 +83,16 @@ class EmotionClassifier(L.LightningModule):
                 "training.optimizer=lbfgs fits a head on cached frozen-encoder features: "
                 "it needs model=whisper and training.tune_layers=0"
             )
+        if rounding_penalty and (
+            family != "whisper" or tune_layers or model_cfg.head_kinds != ("linear",)
+        ):
+            raise SerError(
+                "training.rounding_penalty weighs a linear head's weights by the bf16 encoder's "
+                "rounding: it needs model=whisper, model.head=linear and training.tune_layers=0"
+            )
+        # Per input feature of the linear head, the variance of its bf16-minus-fp32 error in
+        # standardised units (set from cached features by the data set-up).
+        self.register_buffer("rounding_variance", torch.zeros(0), persistent=False)
         self.spec_augment = build_spec_augment(spec_augment)
         n = len(self.labels)
         self.loss = FocalLoss(n, focal_gamma, label_smoothing)
@@ -108,6 +119,10 @@ class EmotionClassifier(L.LightningModule):
         )
         module.model.load_state_dict(checkpoint.model.state_dict())
         return module
+
+    def set_rounding_variance(self, variance: torch.Tensor) -> None:
+        """(layers + 1, 2 * width) variance of the bf16 rounding of the standardised features."""
+        self.rounding_variance = variance.flatten().to(self.rounding_variance)
 
     def set_class_weights(self, weights: torch.Tensor) -> None:
         """Loss weights computed from the training split."""
@@ -139,6 +154,8 @@ class EmotionClassifier(L.LightningModule):
             logits, loss, counted = self._augmented_step(inputs[0], target)
         if self.hparams.l2:
             loss = loss + self.hparams.l2 * self._weight_norm()
+        if self.hparams.rounding_penalty:
+            loss = loss + self.hparams.rounding_penalty * self._rounding_spread()
         self.train_acc(logits, counted)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(target))
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True, batch_size=len(target))
@@ -147,6 +164,12 @@ class EmotionClassifier(L.LightningModule):
     def _weight_norm(self) -> torch.Tensor:
         """Sum of squares of the trainable weight matrices (biases and layer weights left out)."""
         return sum(p.square().sum() for p in self.parameters() if p.requires_grad and p.ndim > 1)
+
+    def _rounding_spread(self) -> torch.Tensor:
+        """Expected squared change of the linear head's logits under the bf16 encoder's rounding
+        (taken as independent per feature): sum over features of variance x squared weights."""
+        weight = self.model.net.heads[0].head[-1].weight
+        return (weight.square() * self.rounding_variance).sum()
 
     def _augmented_step(
         self, waveform: torch.Tensor, target: torch.Tensor
