@@ -39,10 +39,16 @@ class ChannelsLastMaxPool(nn.Module):
 def inference_net(net: nn.Module, dtype: torch.dtype) -> nn.Module:
     """A copy for inference. Seed: BatchNorm folded into the convolutions, a channels-last
     max-pool moved before the ReLU (they commute, so fewer elements), weights in `dtype`,
-    channels-last. Whisper: the encoder's weights in `dtype` (pooling and head stay fp32)."""
+    channels-last. Whisper: the encoder's weight matrices in `dtype` and its products autocast to
+    it; biases, LayerNorms, positions, the residual stream, pooling and head stay fp32 (rounding
+    those too moved probabilities 30 % further from fp32 at no gain in speed)."""
     fast = copy.deepcopy(net).eval()
     if isinstance(fast, WhisperEmotionNet):
-        fast.encoder.to(dtype)
+        if dtype != torch.float32:
+            for param in fast.encoder.parameters():
+                if param.ndim > 1:
+                    param.data = param.data.to(dtype)
+            fast.compute_dtype = dtype
         return fast
     for i, (conv, norm, relu, pool) in enumerate(fast.cnn):
         fast.cnn[i] = nn.Sequential(fuse_conv_bn_eval(conv, norm), ChannelsLastMaxPool(pool), relu)

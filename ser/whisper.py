@@ -2,6 +2,7 @@
 an emotion head over a learned softmax-weighted sum of the pooled hidden states."""
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -138,10 +139,20 @@ class WhisperEmotionNet(nn.Module):
         self.config = config
         self.encoder = WhisperEncoder(config)
         self.heads = nn.ModuleList(WhisperHead(config, kind) for kind in config.head_kinds)
+        # Set by the fast path (ser.predictor.inference_net): the encoder's matrices are held in
+        # this dtype and its products autocast to it; the residual stream stays fp32.
+        self.compute_dtype: torch.dtype | None = None
+
+    def _compute_precision(self, device: torch.device) -> AbstractContextManager:
+        """Autocast to `compute_dtype` on `device`, or nothing (fp32) when it is unset."""
+        if self.compute_dtype is None:
+            return nullcontext()
+        return torch.autocast(device.type, dtype=self.compute_dtype)
 
     def states(self, log_mel: torch.Tensor) -> torch.Tensor:
-        """Every hidden state (layers + 1, B, positions, width), in the encoder's dtype."""
-        return self.encoder(log_mel.to(self.encoder.conv1.weight.dtype))
+        """Every hidden state (layers + 1, B, positions, width), fp32."""
+        with self._compute_precision(log_mel.device):
+            return self.encoder(log_mel.float())
 
     def pooled(self, log_mel: torch.Tensor) -> torch.Tensor:
         """(B, layers + 1, 2 * width) mean and standard deviation of each hidden state."""
@@ -150,7 +161,8 @@ class WhisperEmotionNet(nn.Module):
     def repooled(self, pooled: torch.Tensor, state: torch.Tensor, first: int) -> torch.Tensor:
         """Pooled features with the layers above hidden state `first` run again from that state
         (B, positions, width): how training on cached features reaches the tuned top layers."""
-        upper = self.encoder.run_layers(state.to(self.encoder.conv1.weight.dtype), first)
+        with self._compute_precision(state.device):
+            upper = self.encoder.run_layers(state.float(), first)
         return torch.cat([pooled[:, : first + 1], statistics(torch.stack(upper))], dim=1)
 
     def classify(self, pooled: torch.Tensor) -> torch.Tensor:

@@ -66,7 +66,7 @@ class EncoderFeatureCache:
         self.tune_from = len(self.net.encoder.layers) - tune_layers if tune_layers else None
         self.encoder_id = _digest(
             [[k, float(v.double().sum())] for k, v in model.net.encoder.state_dict().items()]
-            + [str(dtype)]
+            + [str(dtype), "autocast"]  # the fast path's numerics (whole-encoder bf16 before)
         )
 
     def features(self, name: str, keys: list, examples: list[Example]) -> Features:
