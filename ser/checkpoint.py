@@ -1,5 +1,6 @@
 """Self-describing model files: weights + labels + feature/model config, safe to load."""
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,21 @@ def save_checkpoint(
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(payload, path)
     return path
+
+
+def update_meta(path: str | Path, entries: dict[str, Any]) -> None:
+    """Add `entries` to a ser checkpoint file's metadata, weights untouched; the file is
+    replaced only once the new one is fully written."""
+    path = Path(path)
+    load_checkpoint(path)  # the same checks as every reader
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload["meta"] = {**(payload.get("meta") or {}), **entries}
+    staged = path.with_name(f"{path.name}.tmp")
+    try:
+        torch.save(payload, staged)
+        os.replace(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:

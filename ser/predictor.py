@@ -78,6 +78,8 @@ class Predictor:
         # On CPU one window at a time is fastest per window (feature maps stay in cache).
         self.max_batch = max_batch or (64 if self.device.type == "cuda" else 1)
         self.name = "model"
+        # The label smoother's settings chosen for this model (training.tune_smoother --write).
+        self.smoother_settings = checkpoint.meta.get("smoother")
         model = checkpoint.model.eval()
         self.family = model.family
         # Own copies: the checkpoint's modules are never moved or shared.

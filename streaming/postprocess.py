@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ser.errors import CheckpointError
+
 
 def level_dbfs(samples: np.ndarray) -> float:
     """RMS level of a block in dBFS (-120 for silence)."""
@@ -16,12 +18,27 @@ def level_dbfs(samples: np.ndarray) -> float:
 class SmootherConfig:
     """Exponential smoothing of probabilities; a new label must lead by `switch_margin`.
 
-    Chosen for the shipped model on validation streams (python -m training.tune_smoother):
-    windows 1 s apart already overlap by 80 %, so only light averaging pays; alpha 0.7 with a
-    0.15 margin scored 0.821 against the raw label's 0.809 (alpha 0.35 or less: below raw)."""
+    A model file carries its own, chosen on validation streams (python -m
+    training.tune_smoother --write); these defaults serve files without: no averaging (windows
+    1 s apart already overlap by 80 %) and a small margin, at or above the raw label on the
+    validation streams of each model tuned so far."""
 
-    alpha: float = 0.7
-    switch_margin: float = 0.15
+    alpha: float = 1.0
+    switch_margin: float = 0.04
+
+    @classmethod
+    def from_settings(cls, settings: object, source: str) -> "SmootherConfig":
+        """From a model file's `smoother` entry (the defaults when it has none); CheckpointError
+        naming `source` when the entry is invalid."""
+        if settings is None:
+            return cls()
+        try:
+            config = cls(**{k: float(v) for k, v in settings.items()})
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{source}: invalid smoother settings {settings!r}") from exc
+        if not (0 < config.alpha <= 1 and 0 <= config.switch_margin < 1):
+            raise CheckpointError(f"{source}: invalid smoother settings {settings!r}")
+        return config
 
 
 class LabelSmoother:

@@ -29,7 +29,8 @@ class WorkerConfig:
     min_start_seconds: float = 1.5
     max_batch: int = 8
     vad: VadConfig = field(default_factory=VadConfig)
-    smoother: SmootherConfig = field(default_factory=SmootherConfig)
+    # None: the model file's own settings, else SmootherConfig's defaults.
+    smoother: SmootherConfig | None = None
 
 
 @dataclass
@@ -68,7 +69,10 @@ class WindowWorker(threading.Thread):
         self._vad = SileroVad()
         self._speech = WindowSpeechPolicy(predictor.window_samples, config.vad)
         self._speaking = False
-        self._smoother = LabelSmoother(predictor.labels, config.smoother)
+        smoother = config.smoother or SmootherConfig.from_settings(
+            predictor.smoother_settings, predictor.name
+        )
+        self.smoother = LabelSmoother(predictor.labels, smoother)
         self._smoothed: str | None = None
         self._index = 0
         self._stop = threading.Event()
@@ -203,7 +207,7 @@ class WindowWorker(threading.Thread):
         level: float,
     ) -> None:
         labels = self.predictor.labels
-        smoothed = self._smoother.update(probs if speech else None)
+        smoothed = self.smoother.update(probs if speech else None)
         now = time.monotonic()
         top = int(probs.argmax())
         event = WindowEvent(

@@ -1,5 +1,8 @@
 """Sliding-window worker: boundaries, timestamps, the silence gate, smoothing, file sources."""
 
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from itertools import pairwise
@@ -9,14 +12,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 import synth
+import torch
+from conftest import cli_env
 
+from ser.checkpoint import load_checkpoint, update_meta
+from ser.errors import CheckpointError
 from ser.predictor import Predictor
 from streaming.events import ChangeEvent, EndEvent, ErrorEvent, GapEvent, WindowEvent
 from streaming.pipeline import LivePipeline
 from streaming.postprocess import LabelSmoother, SmootherConfig
 from streaming.ring_buffer import RingBuffer
 from streaming.sources import AudioSource, FileSource
-from streaming.worker import WorkerConfig
+from streaming.worker import WindowWorker, WorkerConfig
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +108,49 @@ def test_smoother_holds_label_against_flicker() -> None:
         last = smoother.update(np.array([0.05, 0.05, 0.9]))
     assert last == "c"
     assert smoother.update(None) is None
+
+
+def test_smoother_settings_are_tuned_into_the_model_file_and_used(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    model_file = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, model_file)
+    root = synth.make_ravdess(tmp_path / "ravdess", per_class=3, seconds=3.0)
+    command = [sys.executable, "-m", "training.tune_smoother", "--checkpoint", str(model_file)]
+    command += ["--root", str(root), "--num-workers", "0", "--write"]
+    result = subprocess.run(command, env=cli_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "smoother settings stored" in result.stdout
+    stored = load_checkpoint(model_file)
+    settings = stored.meta["smoother"]
+    assert set(settings) == {"alpha", "switch_margin"}
+    before = load_checkpoint(tiny_checkpoint).model.state_dict()
+    assert all(torch.equal(v, stored.model.state_dict()[k]) for k, v in before.items())
+
+    source = FileSource(synth.write(tmp_path / "x.wav", synth.tone(300, 6.0)), realtime=False)
+
+    def smoother_of(path: Path, config: WorkerConfig) -> SmootherConfig:
+        return WindowWorker(source, Predictor.load(path, "cpu"), config, print).smoother.config
+
+    assert smoother_of(model_file, WorkerConfig(1.0)) == SmootherConfig(**settings)
+    chosen = SmootherConfig(0.3, 0.2)  # an explicit setting wins over the file's
+    assert smoother_of(model_file, WorkerConfig(1.0, smoother=chosen)) == chosen
+    # A file without settings: the defaults.
+    assert smoother_of(tiny_checkpoint, WorkerConfig(1.0)) == SmootherConfig()
+
+
+@pytest.mark.parametrize(
+    "settings", [{"alpha": "fast"}, {"alpha": 0.0}, {"alpha": 0.5, "window": 3}, [0.5, 0.1]]
+)
+def test_invalid_smoother_settings_in_a_model_file_are_refused(
+    tmp_path: Path, tiny_checkpoint: Path, settings: object
+) -> None:
+    model_file = tmp_path / "model.pt"
+    shutil.copy(tiny_checkpoint, model_file)
+    update_meta(model_file, {"smoother": settings})
+    source = FileSource(synth.write(tmp_path / "x.wav", synth.tone(300, 6.0)), realtime=False)
+    with pytest.raises(CheckpointError, match=r"model\.pt: invalid smoother settings"):
+        WindowWorker(source, Predictor.load(model_file, "cpu"), WorkerConfig(1.0), print)
 
 
 def test_change_events_follow_smoothed_label(segmented_wav: Path, predictor: Predictor) -> None:

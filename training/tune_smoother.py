@@ -1,18 +1,22 @@
 """Choose the label smoother's settings on validation streams (never on test speakers).
 
-    python -m training.tune_smoother --checkpoint model.pt
+    python -m training.tune_smoother --checkpoint model.pt [--write]
 
 Replays the validation speakers' streams once through the live worker, then re-smooths the
 window probabilities with each setting of the grid and prints smoothed-label macro-F1 beside
-the raw window label's; the best setting is what `SmootherConfig` should hold."""
+the raw window label's (alpha 1 with margin 0 is the raw label, so the best never scores
+below it). `--write` stores the best setting in the model file, where every command's
+smoother takes it from."""
 
+import argparse
+import dataclasses
 import itertools
 import sys
 
 import numpy as np
 
 from ser.bundle import resolve_checkpoint
-from ser.checkpoint import load_checkpoint
+from ser.checkpoint import load_checkpoint, update_meta
 from ser.cli_support import run_command
 from ser.predictor import Predictor
 from streaming.events import WindowEvent
@@ -37,7 +41,10 @@ def resmooth(events: list[WindowEvent], labels: tuple[str, ...], config: Smoothe
 
 
 def tune(argv: list[str]) -> int:
-    args = evaluate_args(["--split", "val", *argv])
+    own = argparse.ArgumentParser(prog=PROG, add_help=False)
+    own.add_argument("--write", action="store_true", help="store the best setting in the file")
+    tuning, rest = own.parse_known_args(argv)
+    args = evaluate_args(["--split", "val", *rest])
     checkpoint = resolve_checkpoint(args.checkpoint)
     predictor = Predictor(load_checkpoint(checkpoint))
     items = getattr(build_datamodule(args).split, args.split)
@@ -57,6 +64,9 @@ def tune(argv: list[str]) -> int:
         if best is None or score > best[0]:
             best = (score, config)
     print(f"best: {best[1]} (smoothed macro-F1 {best[0]})")
+    if tuning.write:
+        update_meta(checkpoint, {"smoother": dataclasses.asdict(best[1])})
+        print(f"{checkpoint}: smoother settings stored")
     return 0
 
 
