@@ -69,8 +69,8 @@ def update_meta(path: str | Path, entries: dict[str, Any]) -> None:
     """Add `entries` to a ser checkpoint file's metadata, weights untouched; the file is
     replaced only once the new one is fully written."""
     path = Path(path)
-    load_checkpoint(path)  # the same checks as every reader
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = _read_payload(path, "cpu")
+    checkpoint_from_payload(payload, path)  # the same checks as every reader
     payload["meta"] = {**(payload.get("meta") or {}), **entries}
     staged = path.with_name(f"{path.name}.tmp")
     try:
@@ -83,6 +83,12 @@ def update_meta(path: str | Path, entries: dict[str, Any]) -> None:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Load a ser checkpoint with weights_only=True; CheckpointError on anything wrong."""
     path = Path(path)
+    return checkpoint_from_payload(_read_payload(path, map_location), path)
+
+
+def _read_payload(path: Path, map_location: str | torch.device) -> dict:
+    """The raw contents of a ser checkpoint file; CheckpointError when it is missing,
+    unreadable or not a ser checkpoint."""
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
@@ -91,7 +97,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt)") from exc
     if not is_ser_payload(payload):
         raise CheckpointError(f"{path}: not a ser checkpoint (no '{FORMAT}' header)")
-    return checkpoint_from_payload(payload, path)
+    return payload
 
 
 def is_ser_payload(payload: object) -> bool:

@@ -114,8 +114,7 @@ class CachedFeatures:
         self, tag: str, items: list[Utterance], augment: Augmentation | None = None, copy: int = 0
     ) -> Tensors:
         """Each clip cut/padded to the window; augmented copy number `copy` when given."""
-        makes: list[Example] = [partial(clip_window, u.path, self.window_samples) for u in items]
-        keys = [str(u.path) for u in items]
+        makes, keys = self._clip_examples(items)
         name = f"{tag}-clips-clean"
         if augment is not None:
             makes = [partial(_augmented, m, augment.transform, copy * 100003 + i)
@@ -126,8 +125,13 @@ class CachedFeatures:
 
     def rounding_error(self, tag: str, items: list[Utterance]) -> torch.Tensor:
         """bf16 minus fp32 encoder features of the clips `items` (see the cache's method)."""
+        makes, keys = self._clip_examples(items)
+        return self.cache.rounding_error(f"{tag}-clips", keys, makes)
+
+    def _clip_examples(self, items: list[Utterance]) -> tuple[list[Example], list[str]]:
+        """Each clip's window, built on demand, and the cache keys that describe them."""
         makes: list[Example] = [partial(clip_window, u.path, self.window_samples) for u in items]
-        return self.cache.rounding_error(f"{tag}-clips", [str(u.path) for u in items], makes)
+        return makes, [str(u.path) for u in items]
 
     def streams(
         self,

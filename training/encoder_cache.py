@@ -78,13 +78,13 @@ class EncoderFeatureCache:
     def rounding_error(self, name: str, keys: list, examples: list[Example]) -> torch.Tensor:
         """How the bf16 fast path moves the pooled features of `examples`: bf16 encoder minus
         fp32 encoder, (N, layers + 1, 2 * width), whatever precision the cache itself uses."""
-        bf16, fp32 = (
-            inference_net(self.model_net, dtype).to(self.device)
-            for dtype in (torch.bfloat16, torch.float32)
-        )
 
         @torch.inference_mode()
         def compute() -> Iterator[Features]:
+            bf16, fp32 = (
+                inference_net(self.model_net, dtype).to(self.device)
+                for dtype in (torch.bfloat16, torch.float32)
+            )
             for log_mel in self._batches(examples, name):
                 error = statistics(bf16.states(log_mel)) - statistics(fp32.states(log_mel))
                 yield (error.cpu(),)
