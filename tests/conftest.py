@@ -10,10 +10,12 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 
 import synth
+from tiny_whisper import tiny_whisper_variables, write_ctranslate2
 
 from ser.checkpoint import save_checkpoint
 from ser.config import FeatureConfig, model_config_from
 from ser.model import SerModel
+from training.import_whisper import import_whisper
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SER_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -67,3 +69,18 @@ def cli_env() -> dict[str, str]:
 def script(name: str) -> str:
     """Path of an installed console script beside this interpreter."""
     return str(Path(sys.executable).parent / name)
+
+
+@pytest.fixture(scope="module")
+def tiny_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CTranslate2 Whisper file of a tiny encoder, written by the test suite."""
+    path = tmp_path_factory.mktemp("ct2") / "model.bin"
+    return write_ctranslate2(path, "WhisperSpec", tiny_whisper_variables())
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder_file(tiny_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny CTranslate2 file converted as training.import_whisper converts Whisper-base."""
+    path = tmp_path_factory.mktemp("enc") / "encoder.pt"
+    import_whisper(path, tiny_bin)
+    return path

@@ -32,6 +32,21 @@ def test_babble_is_other_speakers_and_deterministic(tmp_path: Path) -> None:
     assert abs(measured - 10.0) < 0.2
 
 
+def test_babble_over_a_long_recording_is_many_utterances_not_a_loop(tmp_path: Path) -> None:
+    # Eight talker clips of 1 s, each a tone of its own; 30 s of speech hear all of them.
+    freqs = [300.0 + 200.0 * i for i in range(8)]
+    pool = [
+        synth.write(tmp_path / f"{i}.wav", synth.tone(f, 1.0, seed=i)) for i, f in enumerate(freqs)
+    ]
+    clean = synth.tone(200.0, 30.0)
+    noise = NoiseMixer("babble", 10.0, babble_pool=pool)(samples=clean, sample_rate=16000) - clean
+    spectrum = np.abs(np.fft.rfft(noise)) ** 2
+    hz = np.fft.rfftfreq(noise.size, 1 / 16000)
+    share = [spectrum[np.abs(hz - f) < 5].sum() / spectrum.sum() for f in freqs]
+    # Four talkers each looping one clip would leave four of the eight tones silent.
+    assert min(share) > 0.02, share
+
+
 def test_ser_test_robustness_table(
     tmp_path: Path, tiny_checkpoint: Path, ravdess_root: Path
 ) -> None:

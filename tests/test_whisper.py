@@ -31,19 +31,6 @@ from training.import_whisper import (
 )
 
 
-@pytest.fixture(scope="module")
-def tiny_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ct2") / "model.bin"
-    return write_ctranslate2(path, "WhisperSpec", tiny_whisper_variables())
-
-
-@pytest.fixture(scope="module")
-def tiny_encoder_file(tiny_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("enc") / "encoder.pt"
-    import_whisper(path, tiny_bin)
-    return path
-
-
 def test_reader_returns_the_written_tensors(tiny_bin: Path) -> None:
     spec, variables = read_ctranslate2(tiny_bin, prefix="encoder/")
     written = tiny_whisper_variables()

@@ -3,6 +3,7 @@ checkpoint files (ser model files or a run's Lightning checkpoints)."""
 
 import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,16 @@ from ser.errors import CheckpointError, SerError
 from ser.labels import EMOTIONS
 from ser.model import SerModel
 from training.cached_data import (
+    Augmentation,
     CachedFeatureDataModule,
     CachedFeatures,
+    Part,
     StreamWindows,
     Tensors,
     babble_augmentation,
     room_augmentation,
 )
+from training.corpora import Utterance
 from training.datamodule import EmotionDataModule
 from training.encoder_cache import EncoderFeatureCache
 from training.import_whisper import import_whisper, load_encoder_weights
@@ -53,13 +57,19 @@ def datamodule_from_config(cfg: DictConfig) -> EmotionDataModule:
     )
 
 
-def cached_datamodule_from_config(
-    cfg: DictConfig, module: EmotionClassifier
-) -> CachedFeatureDataModule:
-    """Frozen-encoder training data: loads the converted encoder into `module` (unless it was
-    initialised from a checkpoint, see `init_source`), caches its features of clips (clean and
-    augmented) and of same-speaker stream windows, and sets the head's feature statistics from
-    the training set; its test loader serves the clips of `cfg.report_split`."""
+@dataclass
+class CachedSources:
+    """What frozen-encoder training caches from: the data (split and per-corpus training
+    groups), the features' builder, and whether the module started from a checkpoint."""
+
+    source: EmotionDataModule
+    data: CachedFeatures
+    initialised: bool
+
+
+def cached_sources(cfg: DictConfig, module: EmotionClassifier) -> CachedSources:
+    """Loads the converted encoder into `module` (unless it was initialised from a checkpoint,
+    see `init_source`: then the features come from its encoder) and sets up its feature cache."""
     heads = module.model.net.heads
     if len(heads) > 1:
         raise SerError(
@@ -68,51 +78,95 @@ def cached_datamodule_from_config(
         )
     source = datamodule_from_config(cfg)
     source.setup("fit")
-    initialised = init_source(cfg) is not None  # then the features come from its encoder
+    initialised = init_source(cfg) is not None
     if not initialised:
         load_encoder(module, Path(to_absolute_path(cfg.model.encoder_weights)))
-    c = cfg.training.cached
     cache = EncoderFeatureCache(
         module.model,
         Path(to_absolute_path(cfg.cache_dir)),
-        c.precision,
-        batch=c.encode_batch,
+        cfg.training.cached.precision,
+        batch=cfg.training.cached.encode_batch,
         tune_layers=cfg.training.get("tune_layers") or 0,
         workers=cfg.data.num_workers,
     )
     data = CachedFeatures(cache, module.model.frontend.config.clip_samples)
+    return CachedSources(source, data, initialised)
+
+
+def training_parts(cfg: DictConfig, sources: CachedSources) -> list[list[Part]]:
+    """Per training group (corpus): its clean clips, augmented and babble copies, and stream
+    sets (the first clean, then room and babble augmented in turn)."""
+    c, data = cfg.training.cached, sources.data
     augment_cfg = plain(cfg.training.augment)
     room = room_augmentation({**augment_cfg, "room_p": c.room_p}) if augment_cfg else None
-    talkers = sorted(u.path for u in source.split.train)  # training speakers only
+    talkers = sorted(u.path for u in sources.source.split.train)  # training speakers only
     babble = babble_augmentation(talkers, {"babble_snr_db": list(c.babble_snr_db)})
     train_hop = StreamWindows(hop=c.stream_hop, jitter=True)
-    parts = []
-    for tag, items in source.train_groups:
-        parts.append(data.clips(tag, items))
+    groups = []
+    for tag, items in sources.source.train_groups:
+        parts = [data.clips(tag, items)]
         if room is not None:
             parts += [data.clips(tag, items, room, k + 1) for k in range(c.clip_copies)]
         parts += [data.clips(tag, items, babble, k + 1) for k in range(c.babble_copies)]
-        for k in range(c.stream_copies):  # the first clean, then room, babble, room, ...
+        for k in range(c.stream_copies):
             augment = None if k == 0 else (room, babble)[(k - 1) % 2]
             parts.append(data.streams(tag, items, StreamSpec(seed=1000 + k), train_hop, augment))
-    val_windows = StreamWindows(hop=c.val_stream_hop)
-    split = source.split
-    val_clips = data.clips("val", split.val)
-    val = [val_clips, data.streams("val", split.val, StreamSpec(), val_windows)]
-    train = _concat(parts)
-    if not initialised:  # a head started from a checkpoint keeps its statistics
-        heads[0].feature_mean.copy_(train[0].mean(dim=0))
-        # Some statistics barely vary (the first hidden state carries the fixed positions): a
-        # floor of a tenth of the layer's median keeps bf16/fp32 rounding from blowing them up.
-        std = train[0].std(dim=0)
-        heads[0].feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
-    if cfg.training.get("rounding_penalty"):
-        clips = random.Random(0).sample(split.train, min(c.rounding_clips, len(split.train)))
-        error = data.rounding_error("train", clips) / heads[0].feature_std
-        module.set_rounding_variance(error.square().mean(dim=0))
+        groups.append(parts)
+    return groups
+
+
+def held_out_streams(
+    cfg: DictConfig,
+    data: CachedFeatures,
+    tag: str,
+    items: list[Utterance],
+    noise: Augmentation | None = None,
+) -> Part:
+    """Windows of the speakers' streams as `ser-test --streams` builds, mixes `noise` into
+    (when given) and windows them."""
+    windows = StreamWindows(hop=cfg.training.cached.val_stream_hop)
+    return data.streams(tag, items, StreamSpec(), windows, noise=noise)
+
+
+def rounding_part(cfg: DictConfig, sources: CachedSources) -> Part | None:
+    """bf16-minus-fp32 features of `cached.rounding_clips` training clips, when the recipe
+    penalises the fast path's rounding."""
+    if not cfg.training.get("rounding_penalty"):
+        return None
+    train = sources.source.split.train
+    clips = random.Random(0).sample(train, min(cfg.training.cached.rounding_clips, len(train)))
+    error = sources.data.rounding_error("train", clips)
+    return Part((error,), tuple(u.speaker for u in clips))
+
+
+def fit_feature_statistics(module: EmotionClassifier, features: torch.Tensor) -> None:
+    """The head's standardisation, from the training features."""
+    head = module.model.net.heads[0]
+    head.feature_mean.copy_(features.mean(dim=0))
+    # Some statistics barely vary (the first hidden state carries the fixed positions): a
+    # floor of a tenth of the layer's median keeps bf16/fp32 rounding from blowing them up.
+    std = features.std(dim=0)
+    head.feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
+
+
+def cached_datamodule_from_config(
+    cfg: DictConfig, module: EmotionClassifier
+) -> CachedFeatureDataModule:
+    """Frozen-encoder training data: caches the encoder's features of clips (clean and
+    augmented) and of same-speaker stream windows, and sets the head's feature statistics from
+    the training set; its test loader serves the clips of `cfg.report_split`."""
+    sources = cached_sources(cfg, module)
+    split, data = sources.source.split, sources.data
+    train = concat([p.tensors for parts in training_parts(cfg, sources) for p in parts])
+    val_clips = data.clips("val", split.val).tensors
+    val = concat([val_clips, held_out_streams(cfg, data, "val", split.val).tensors])
+    if not sources.initialised:  # a head started from a checkpoint keeps its statistics
+        fit_feature_statistics(module, train[0])
+    if rounding := rounding_part(cfg, sources):
+        module.set_rounding_error(rounding.tensors[0])
     # Only the report split's clips are encoded: a run that reports on validation never reads test.
-    scored = val_clips if cfg.report_split == "val" else data.clips("test", split.test)
-    return CachedFeatureDataModule(train, _concat(val), scored, split, cfg.training.batch_size)
+    scored = val_clips if cfg.report_split == "val" else data.clips("test", split.test).tensors
+    return CachedFeatureDataModule(train, val, scored, split, cfg.training.batch_size)
 
 
 def load_encoder(module: EmotionClassifier, encoder_file: Path) -> None:
@@ -127,7 +181,7 @@ def load_encoder(module: EmotionClassifier, encoder_file: Path) -> None:
     module.model.net.encoder.load_state_dict(state)
 
 
-def _concat(parts: list[Tensors]) -> Tensors:
+def concat(parts: list[Tensors]) -> Tensors:
     """Sets of (features..., labels) joined position by position; empty sets left out."""
     kept = [p for p in parts if len(p[-1])]
     return tuple(torch.cat(column) for column in zip(*kept, strict=True))

@@ -18,6 +18,7 @@ from ser.features import fit_length
 from training.augment import build_augment
 from training.corpora import Utterance
 from training.datamodule import class_weights
+from training.dataset import Augment
 from training.encoder_cache import EncoderFeatureCache, Example
 from training.splits import Split
 from training.streams import Stream, StreamSpec, build_streams, window_truth
@@ -25,6 +26,19 @@ from training.streams import Stream, StreamSpec, build_streams, window_truth
 Tensors = tuple[torch.Tensor, ...]  # cached features (pooled, maybe a hidden state), then labels
 
 SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Part:
+    """One cached set: its tensors (features..., labels) and the speaker of each row."""
+
+    tensors: Tensors
+    speakers: tuple[str, ...]
+
+    def rows_of(self, speakers: set[str]) -> Tensors:
+        """The tensors' rows whose speaker is in `speakers`."""
+        keep = torch.tensor([s in speakers for s in self.speakers], dtype=torch.bool)
+        return tuple(t[keep] for t in self.tensors)
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,7 @@ class Augmentation:
     """A named augmentation recipe; `description` (its settings) is part of the cache key."""
 
     name: str
-    transform: am.Compose
+    transform: Augment  # called as transform(samples=..., sample_rate=...)
     description: str
 
 
@@ -91,7 +105,7 @@ def babble_augmentation(talkers: list[Path], cfg: dict[str, Any]) -> Augmentatio
     return Augmentation("babble", transform, f"babble {low}..{high} dB, {len(talkers)} talkers")
 
 
-def _augmented(make: Example, augment: am.Compose, seed: int) -> torch.Tensor:
+def _augmented(make: Example, augment: Augment, seed: int) -> torch.Tensor:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     samples = augment(samples=make().numpy(), sample_rate=SAMPLE_RATE)
@@ -112,7 +126,7 @@ class CachedFeatures:
 
     def clips(
         self, tag: str, items: list[Utterance], augment: Augmentation | None = None, copy: int = 0
-    ) -> Tensors:
+    ) -> Part:
         """Each clip cut/padded to the window; augmented copy number `copy` when given."""
         makes, keys = self._clip_examples(items)
         name = f"{tag}-clips-clean"
@@ -121,7 +135,8 @@ class CachedFeatures:
                      for i, m in enumerate(makes)]  # fmt: skip
             keys += [f"{augment.name} copy {copy}", augment.description]
             name = f"{tag}-clips-{augment.name}{copy}"
-        return (*self.cache.features(name, keys, makes), _labels(items))
+        tensors = (*self.cache.features(name, keys, makes), _labels(items))
+        return Part(tensors, tuple(u.speaker for u in items))
 
     def rounding_error(self, tag: str, items: list[Utterance]) -> torch.Tensor:
         """bf16 minus fp32 encoder features of the clips `items` (see the cache's method)."""
@@ -140,13 +155,22 @@ class CachedFeatures:
         spec: StreamSpec,
         windows: StreamWindows,
         augment: Augmentation | None = None,
-    ) -> Tensors:
-        """Windows of same-speaker streams built from `items` (one stream per speaker)."""
+        noise: Augmentation | None = None,
+    ) -> Part:
+        """Windows of same-speaker streams built from `items` (one stream per speaker), each
+        window augmented by `augment`, or each whole stream mixed with `noise` first (as
+        `ser-test --streams` adds noise), when given."""
         streams = {s.speaker: s for s in build_streams(items, spec)}
         cuts = stream_windows(list(streams.values()), windows, seed=spec.seed)
+        noisy: dict[str, np.ndarray] = {}  # whole noisy streams, made on first use
 
         def make(speaker: str, start: int, end: int) -> torch.Tensor:
-            return torch.from_numpy(streams[speaker].audio[start:end])
+            audio = streams[speaker].audio
+            if noise is not None:
+                if speaker not in noisy:
+                    noisy[speaker] = noise.transform(samples=audio, sample_rate=SAMPLE_RATE)
+                audio = noisy[speaker]
+            return torch.from_numpy(audio[start:end])
 
         makes: list[Example] = [partial(make, s, a, b) for s, a, b, _ in cuts]
         keys = [str(u.path) for u in items] + [repr(spec), repr(windows)]
@@ -156,8 +180,12 @@ class CachedFeatures:
                      for i, m in enumerate(makes)]  # fmt: skip
             keys.append(augment.description)
             name += f"-{augment.name}"
+        if noise is not None:
+            keys.append(f"whole-stream noise: {noise.description}")
+            name += f"-{noise.name}"
         labels = torch.tensor([label for *_, label in cuts], dtype=torch.long)
-        return (*self.cache.features(name, keys, makes), labels)
+        tensors = (*self.cache.features(name, keys, makes), labels)
+        return Part(tensors, tuple(speaker for speaker, *_ in cuts))
 
 
 def _labels(items: list[Utterance]) -> torch.Tensor:

@@ -120,8 +120,10 @@ class EmotionClassifier(L.LightningModule):
         module.model.load_state_dict(checkpoint.model.state_dict())
         return module
 
-    def set_rounding_variance(self, variance: torch.Tensor) -> None:
-        """(layers + 1, 2 * width) variance of the bf16 rounding of the standardised features."""
+    def set_rounding_error(self, error: torch.Tensor) -> None:
+        """From (N, layers + 1, 2 * width) bf16-minus-fp32 features: the rounding's variance in
+        the head's standardised units, which the rounding penalty weighs."""
+        variance = (error / self.model.net.heads[0].feature_std).square().mean(dim=0)
         self.rounding_variance = variance.flatten().to(self.rounding_variance)
 
     def set_class_weights(self, weights: torch.Tensor) -> None:

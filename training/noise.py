@@ -34,11 +34,20 @@ class NoiseMixer:
 
     def _babble(self, n: int, rate: int, rng: np.random.Generator) -> np.ndarray:
         mix = np.zeros(n, np.float32)
-        for index in rng.choice(len(self.babble_pool), BABBLE_TALKERS, replace=False):
-            talker = load_waveform(self.babble_pool[index], rate).numpy()
-            talker = np.resize(talker, n)  # loop short clips to cover the whole clip
-            mix += talker / np.sqrt(_power(talker))
+        for first in rng.choice(len(self.babble_pool), BABBLE_TALKERS, replace=False):
+            track = self._talker(int(first), n, rate, rng)
+            mix += track / np.sqrt(_power(track))
         return mix
+
+    def _talker(self, first: int, n: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+        """One background talker over `n` samples: pool clips back to back, `first` and then
+        clips drawn at random (a long recording hears many utterances, not one looped)."""
+        pieces, length, index = [], 0, first
+        while length < n:
+            pieces.append(load_waveform(self.babble_pool[index], rate).numpy())
+            length += pieces[-1].size
+            index = int(rng.integers(len(self.babble_pool)))
+        return np.concatenate(pieces)[:n]
 
     def __call__(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         rng = np.random.default_rng((self.seed, zlib.crc32(samples.tobytes())))

@@ -2,11 +2,9 @@
 validation (or, with report_split=test, test) clips."""
 
 import json
-import sys
 import time
 from pathlib import Path
 
-import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.callbacks import (
@@ -18,7 +16,6 @@ from lightning.pytorch.callbacks import (
 from omegaconf import DictConfig
 
 from ser.checkpoint import save_checkpoint
-from ser.cli_support import run_command
 from ser.errors import SerError
 from training.build import (
     cached_datamodule_from_config,
@@ -29,6 +26,7 @@ from training.build import (
     module_from_config,
     plain,
 )
+from training.hydra_task import hydra_task
 from training.module import EmotionClassifier
 from training.report import build_report, format_report, write_report
 
@@ -109,14 +107,6 @@ def fit_and_report(cfg: DictConfig) -> int:
     return 0
 
 
-@hydra.main(config_path="conf", config_name="config", version_base="1.3")
-def train(cfg: DictConfig) -> None:
-    """Hydra task: run and turn user errors into one line and a non-zero exit."""
-    code = run_command(PROG, lambda: fit_and_report(cfg))
-    if code:
-        sys.exit(code)
-
-
 def main() -> None:
     """Console entry point."""
-    train()
+    hydra_task(PROG, fit_and_report)()
