@@ -155,8 +155,12 @@ def test_ctrl_c_exits_130_with_events_and_summary(tmp_path: Path, tiny_checkpoin
          "--checkpoint", str(tiny_checkpoint)],
         env=cli_env(), stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(6.0)  # a few windows into the real-time stream
-    process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 120  # start-up takes longer on a loaded machine
+    # Events go to a hidden partial file beside the output until the run ends.
+    while not any('"window"' in p.read_text() for p in tmp_path.glob(".events.*.partial.jsonl")):
+        assert process.poll() is None and time.monotonic() < deadline, "no window event came"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)  # a window into the real-time stream
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]

@@ -30,6 +30,11 @@ def microphone() -> VirtualMicrophone:
         pytest.skip(f"PulseAudio could not start: {exc}")
 
 
+def events_written(events: Path) -> bool:
+    """Whether the run has written an event: they land in a hidden partial file until it ends."""
+    return any(p.stat().st_size for p in events.parent.glob(f".{events.stem}.*.partial*"))
+
+
 def start_capture(events: Path, checkpoint: Path, cwd: Path, *extra: str) -> subprocess.Popen:
     """`ser-live --device pulse --no-tui`, returned once its first event is written."""
     proc = subprocess.Popen(
@@ -38,7 +43,7 @@ def start_capture(events: Path, checkpoint: Path, cwd: Path, *extra: str) -> sub
         env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
     )  # fmt: skip
     deadline = time.monotonic() + 60
-    while not (events.exists() and events.stat().st_size) and time.monotonic() < deadline:
+    while not events_written(events) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.2)
     return proc

@@ -92,7 +92,7 @@ def fit_fold(
     trainer = L.Trainer(
         **{
             **plain(cfg.trainer),
-            "max_epochs": cfg.crossval.max_epochs,
+            "max_epochs": cfg.crossval.max_epochs or cfg.training.crossval_epochs,
             "enable_checkpointing": False,
             "enable_model_summary": False,
             "limit_val_batches": 0,  # the held-out speakers choose nothing

@@ -1,0 +1,49 @@
+"""Console entry points, above every other package: each command's module (torch and all) is
+imported here, so that a Ctrl-C while it is still loading is one line and exit 130, not a
+traceback."""
+
+import importlib
+import signal
+import sys
+
+from ser.cli_support import EXIT_INTERRUPTED
+
+
+def launch(prog: str, module: str) -> None:
+    """Import `module` and run its `main()`. A Ctrl-C during the import is only noted (raised
+    inside a native extension's initialisation it would abort the process) and then ends the
+    command."""
+    interrupted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _: interrupted.append(signum))
+    try:
+        main = importlib.import_module(module).main
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    main()
+
+
+def ser_live() -> None:
+    launch("ser-live", "streaming.cli")
+
+
+def ser_train() -> None:
+    launch("ser-train", "training.train")
+
+
+def ser_test() -> None:
+    launch("ser-test", "training.evaluate")
+
+
+def ser_predict() -> None:
+    launch("ser-predict", "streaming.predict_cli")
+
+
+def ser_export() -> None:
+    launch("ser-export", "ser.export")
+
+
+def ser_bench() -> None:
+    launch("ser-bench", "benchmarks.bench")
