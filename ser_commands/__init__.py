@@ -14,7 +14,9 @@ def launch(prog: str, module: str) -> None:
     inside a native extension's initialisation it would abort the process) and then ends the
     command."""
     interrupted: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _: interrupted.append(signum))
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:  # one the parent ignored (nohup, &) stays so
+        signal.signal(signal.SIGINT, lambda signum, _: interrupted.append(signum))
     try:
         main = importlib.import_module(module).main
     finally:

@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny random checkpoint, synthetic corpora and audio files."""
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -64,6 +65,12 @@ def cli_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({"WANDB_MODE": "offline", "WANDB_SILENT": "true", "OMP_NUM_THREADS": "1"})
     return env
+
+
+def interruptible() -> None:
+    """Popen preexec_fn: Ctrl-C reaches the child even when the test run itself ignores it
+    (started in the background with `&` or nohup, whose children inherit SIG_IGN)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def script(name: str) -> str:

@@ -17,11 +17,15 @@ def test_ctrl_c_while_loading_is_one_line_and_130(
         return SimpleNamespace(main=lambda: pytest.fail("main ran after Ctrl-C"))
 
     monkeypatch.setattr(ser_commands.importlib, "import_module", interrupted)
-    with pytest.raises(SystemExit) as exit_info:
-        ser_commands.ser_live()
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            ser_commands.ser_live()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert exit_info.value.code == 130
     assert capsys.readouterr().err == "ser-live: interrupted\n"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
 def test_each_command_runs_its_modules_main(monkeypatch: pytest.MonkeyPatch) -> None:

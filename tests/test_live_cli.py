@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 import synth
 import torch
-from conftest import cli_env, script
+from conftest import cli_env, interruptible, script
 
 from ser.errors import SerError
 from ser.runtime import set_cpu_threads
@@ -153,7 +153,7 @@ def test_ctrl_c_exits_130_with_events_and_summary(tmp_path: Path, tiny_checkpoin
     process = subprocess.Popen(
         [script("ser-live"), "--file", str(path), "--realtime", "--no-tui", "-o", str(out),
          "--checkpoint", str(tiny_checkpoint)],
-        env=cli_env(), stderr=subprocess.PIPE, text=True,
+        env=cli_env(), stderr=subprocess.PIPE, text=True, preexec_fn=interruptible,
     )  # fmt: skip
     deadline = time.monotonic() + 120  # start-up takes longer on a loaded machine
     # Events go to a hidden partial file beside the output until the run ends.

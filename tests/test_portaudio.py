@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import cli_env, script
+from conftest import cli_env, interruptible, script
 from pulse import VirtualMicrophone, missing_requirements, virtual_microphone
 
 pytestmark = pytest.mark.portaudio
@@ -41,6 +41,7 @@ def start_capture(events: Path, checkpoint: Path, cwd: Path, *extra: str) -> sub
         [script("ser-live"), "--device", "pulse", "--no-tui", "--output", str(events),
          "--checkpoint", str(checkpoint), *extra],
         env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        preexec_fn=interruptible,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while not events_written(events) and time.monotonic() < deadline:
