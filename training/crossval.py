@@ -68,14 +68,14 @@ def fit_fold(
     template: EmotionClassifier,
     sources: CachedSources,
     groups: list[list[Part]],
+    rounding: Part | None,
     held: set[str],
     held_out: dict[str, Tensors],
 ) -> dict:
     """Fit a fresh head without the `held` speakers (nor the validation speakers, unless they
     are the ones held) and score each held-out set of `CONDITIONS`."""
     split = sources.source.split
-    main_speakers = {u.speaker for u in sources.source.train_groups[0][1]}
-    trained = main_speakers - held
+    trained = split.speakers("train") - held
     # Extra corpora always train; the main corpus only with its held-out speakers left out.
     main, *extra = groups
     train = concat([p.rows_of(trained) for p in main] + [p.tensors for ps in extra for p in ps])
@@ -83,8 +83,8 @@ def fit_fold(
     module = module_from_config(cfg)
     module.model.net.encoder.load_state_dict(template.model.net.encoder.state_dict())
     fit_feature_statistics(module, train[0])
-    if rounding := rounding_part(cfg, sources):  # measured on training clips of every corpus
-        module.set_rounding_error(rounding.rows_of(split.speakers("train") - held)[0])
+    if rounding is not None:  # measured on training clips of every corpus
+        module.set_rounding_error(rounding.rows_of(trained)[0])
     clips = held_out["clips"]
     data = CachedFeatureDataModule(
         train, concat([clips, held_out["streams"]]), clips, split, cfg.training.batch_size
@@ -147,6 +147,7 @@ def crossvalidate(cfg: DictConfig) -> int:
     split, data = sources.source.split, sources.data
     main_tag, main_items = sources.source.train_groups[0]
     groups = training_parts(cfg, sources)
+    rounding = rounding_part(cfg, sources)  # read once, its rows chosen per fold
     # Held-out sets: the main corpus's clean clips (the first training part) and its streams.
     evaluated = {
         "train": (groups[0][0], held_out_streams(cfg, data, main_tag, main_items)),
@@ -169,7 +170,7 @@ def crossvalidate(cfg: DictConfig) -> int:
             "streams": streams.rows_of(held_set),
             "babble_streams": held_out_streams(cfg, data, tag, held_items, babble(pool)).tensors,
         }
-        result = fit_fold(cfg, template, sources, groups, held_set, held_out)
+        result = fit_fold(cfg, template, sources, groups, rounding, held_set, held_out)
         folds.append(result)
         scores = ", ".join(f"{c} {result[f'{c}_macro_f1']:.3f}" for c in CONDITIONS)
         print(f"fold {k + 1}/{len(plan)} (held out {' '.join(held)}): {scores}", flush=True)
