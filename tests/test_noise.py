@@ -10,6 +10,8 @@ import synth
 from conftest import cli_env, script
 
 from training.noise import NoiseMixer
+from training.stream_eval import block_snrs, with_noise
+from training.streams import Block, Stream
 
 
 @pytest.mark.parametrize("snr", [20.0, 10.0, 5.0])
@@ -45,6 +47,18 @@ def test_babble_over_a_long_recording_is_many_utterances_not_a_loop(tmp_path: Pa
     share = [spectrum[np.abs(hz - f) < 5].sum() / spectrum.sum() for f in freqs]
     # Four talkers each looping one clip would leave four of the eight tones silent.
     assert min(share) > 0.02, share
+
+
+def test_stream_noise_is_set_against_the_whole_recording() -> None:
+    # A loud anger block and a quiet sad block 20 dB below it, noise at 10 dB for the stream.
+    loud, quiet = synth.tone(300, 3.0), 0.1 * synth.tone(300, 3.0)
+    stream = Stream("s", np.concatenate([loud, quiet]), [Block(0.0, 3.0, 0), Block(3.0, 6.0, 5)])
+    heard = with_noise([stream], NoiseMixer("white", 10.0))
+    snr = block_snrs([stream], heard)["median_db_per_class"]
+    # The stream's speech power is the two blocks' mean (0.505 x the loud block's).
+    assert snr["anger"] == pytest.approx(10 - 10 * np.log10(0.505), abs=0.3)
+    assert snr["sad"] == pytest.approx(snr["anger"] - 20, abs=0.3)
+    assert block_snrs([stream], heard)["below_5db_share"] == 0.5
 
 
 def test_ser_test_robustness_table(

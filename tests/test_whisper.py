@@ -310,6 +310,7 @@ def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_
     streams = json.loads((out / "streams.json").read_text())["conditions"]
     assert [r["condition"] for r in streams] == ["clean", "babble 10 dB", "white 10 dB"]
     assert streams[0]["windows"] > 0 and streams[0]["silent_share"] == 1.0
+    assert streams[0]["block_snr"] is None and streams[2]["block_snr"]["median_db"] < 30
 
 
 def test_repooled_runs_only_the_layers_above_the_cached_state(tiny_encoder_file: Path) -> None:

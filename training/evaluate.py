@@ -22,7 +22,14 @@ from training.datamodule import EmotionDataModule
 from training.module import EmotionClassifier
 from training.noise import NoiseMixer
 from training.report import build_report, format_report, write_report
-from training.stream_eval import replay_streams, scored_windows, stream_report
+from training.stream_eval import (
+    block_snrs,
+    replay_streams,
+    scored_windows,
+    stream_report,
+    with_noise,
+)
+from training.streams import build_streams
 
 PROG = "ser-test"
 ROBUSTNESS_SNRS = (20.0, 10.0, 5.0)
@@ -134,14 +141,16 @@ def streams_table(rows: list[dict[str, Any]]) -> str:
     """Markdown table of the stream conditions."""
     lines = [
         "| condition | windows | window macro-F1 | window acc | smoothed macro-F1 "
-        "| gated macro-F1 | silent windows |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| gated macro-F1 | silent windows | blocks' SNR: median, share < 5 dB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     keys = ("window_macro_f1", "window_accuracy", "smoothed_macro_f1", "gated_macro_f1")
     for r in rows:
         scores = " | ".join("—" if r[k] is None else f"{r[k]:.3f}" for k in keys)
         silent = "—" if r["silent_share"] is None else f"{r['silent_share']:.1%}"
-        lines.append(f"| {r['condition']} | {r['windows']} | {scores} | {silent} |")
+        snr = r["block_snr"]
+        snr = "—" if snr is None else f"{snr['median_db']:.1f} dB, {snr['below_5db_share']:.0%}"
+        lines.append(f"| {r['condition']} | {r['windows']} | {scores} | {silent} | {snr} |")
     return "\n".join(lines)
 
 
@@ -155,12 +164,16 @@ def evaluate_streams(
     if args.split != "all":
         conditions += [("babble", 10.0), ("white", 10.0)]
     rows = []
+    clean = build_streams(items)
     for noise in conditions:
-        mixer = noise_mixer(*noise, datamodule) if noise else None
-        replays = replay_streams(predictor, items, WorkerConfig(args.hop), noise=mixer)
+        heard = with_noise(clean, noise_mixer(*noise, datamodule)) if noise else clean
+        replays = replay_streams(predictor, heard, WorkerConfig(args.hop))
         scored = scored_windows(replays, predictor.labels)
         name = "clean" if noise is None else f"{noise[0]} {noise[1]:g} dB"
-        rows.append({"condition": name, **stream_report(scored, predictor.labels)})
+        snrs = block_snrs(clean, heard) if noise else None
+        rows.append(
+            {"condition": name, **stream_report(scored, predictor.labels), "block_snr": snrs}
+        )
         print(f"streams {name}: window macro-F1 {rows[-1]['window_macro_f1']}", flush=True)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     meta = {"checkpoint": str(checkpoint), "corpus": datamodule.corpus, "split": args.split}

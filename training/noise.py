@@ -14,6 +14,17 @@ def _power(x: np.ndarray) -> float:
     return float(np.mean(x.astype(np.float64) ** 2)) + 1e-12
 
 
+def speech_power(samples: np.ndarray) -> float:
+    """Mean power of the non-silent samples (all of them when every sample is silent)."""
+    active = samples[np.abs(samples) > 1e-4]
+    return _power(active if active.size else samples)
+
+
+def snr_db(speech: np.ndarray, noise: np.ndarray) -> float:
+    """Signal-to-noise ratio of `speech` (its non-silent part) over `noise`, in dB."""
+    return 10 * np.log10(speech_power(speech) / _power(noise))
+
+
 class NoiseMixer:
     """Callable like an audiomentations transform: `mixer(samples=..., sample_rate=...)`.
 
@@ -51,8 +62,7 @@ class NoiseMixer:
 
     def __call__(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         rng = np.random.default_rng((self.seed, zlib.crc32(samples.tobytes())))
-        active = samples[np.abs(samples) > 1e-4]
-        signal_power = _power(active if active.size else samples)
+        signal_power = speech_power(samples)
         if self.kind == "white":
             noise = rng.standard_normal(samples.size).astype(np.float32)
         else:

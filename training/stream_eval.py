@@ -4,7 +4,8 @@ possible; the window events lying wholly inside one emotion block are scored."""
 
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,14 @@ import torch
 from torchmetrics.functional.classification import multiclass_f1_score
 from tqdm import tqdm
 
+from ser.labels import EMOTIONS
 from ser.predictor import Predictor
 from streaming.events import WindowEvent
 from streaming.replay import replay
 from streaming.sources import FileSource
 from streaming.worker import WorkerConfig
-from training.corpora import Utterance
-from training.noise import NoiseMixer
-from training.streams import Stream, StreamSpec, build_streams, window_truth
+from training.noise import NoiseMixer, snr_db
+from training.streams import Stream, window_truth
 
 SAMPLE_RATE = 16000
 
@@ -36,24 +37,41 @@ class ScoredWindows:
     smoothed: list[int]
 
 
+def with_noise(streams: list[Stream], noise: NoiseMixer) -> list[Stream]:
+    """The streams with noise mixed into each whole recording, at the mixer's SNR against the
+    recording's speech (quiet blocks end up below it, loud ones above)."""
+    return [replace(s, audio=noise(samples=s.audio, sample_rate=SAMPLE_RATE)) for s in streams]
+
+
+def block_snrs(clean: list[Stream], heard: list[Stream]) -> dict[str, Any]:
+    """Each emotion block's own SNR in noisy streams: median and share under 5 dB, overall
+    and per class (the emotions spoken quietly are the ones the noise drowns)."""
+    by_label: dict[int, list[float]] = defaultdict(list)
+    for speech, noisy in zip(clean, heard, strict=True):
+        for block in speech.blocks:
+            span = slice(round(block.start * SAMPLE_RATE), round(block.end * SAMPLE_RATE))
+            noise = noisy.audio[span] - speech.audio[span]
+            by_label[block.label].append(snr_db(speech.audio[span], noise))
+    every = np.concatenate([np.asarray(v) for v in by_label.values()])
+    return {
+        "median_db": round(float(np.median(every)), 1),
+        "below_5db_share": round(float(np.mean(every < 5.0)), 4),
+        "median_db_per_class": {
+            EMOTIONS[k]: round(float(np.median(v)), 1) for k, v in sorted(by_label.items())
+        },
+    }
+
+
 def replay_streams(
-    predictor: Predictor,
-    items: list[Utterance],
-    config: WorkerConfig,
-    spec: StreamSpec = StreamSpec(),
-    noise: NoiseMixer | None = None,
+    predictor: Predictor, streams: list[Stream], config: WorkerConfig
 ) -> list[tuple[Stream, list[WindowEvent]]]:
-    """Build one stream per speaker of `items` and replay each through the live worker."""
+    """Replay each stream through the live worker, as fast as possible."""
     out = []
-    streams = build_streams(items, spec, SAMPLE_RATE)
     progress = tqdm(streams, desc="streams", unit="speaker", disable=not sys.stderr.isatty())
     with tempfile.TemporaryDirectory() as tmp:
         for stream in progress:
-            audio = stream.audio
-            if noise is not None:
-                audio = noise(samples=audio, sample_rate=SAMPLE_RATE)
             path = Path(tmp) / "stream.wav"
-            sf.write(path, audio, SAMPLE_RATE, subtype="FLOAT")
+            sf.write(path, stream.audio, SAMPLE_RATE, subtype="FLOAT")
             out.append(
                 (stream, replay(FileSource(path, realtime=False), predictor, config).windows)
             )

@@ -25,6 +25,7 @@ from streaming.worker import WorkerConfig
 from training.evaluate import build_datamodule
 from training.evaluate import parse_args as evaluate_args
 from training.stream_eval import macro_f1, replay_streams, scored_windows
+from training.streams import build_streams
 
 PROG = "tune_smoother"
 ALPHAS = (0.2, 0.35, 0.5, 0.7, 1.0)
@@ -48,7 +49,7 @@ def tune(argv: list[str]) -> int:
     checkpoint = resolve_checkpoint(args.checkpoint)
     predictor = Predictor(load_checkpoint(checkpoint))
     items = getattr(build_datamodule(args).split, args.split)
-    replays = replay_streams(predictor, items, WorkerConfig(args.hop))
+    replays = replay_streams(predictor, build_streams(items), WorkerConfig(args.hop))
     labels = predictor.labels
     raw = scored_windows(replays, labels)
     print(
