@@ -12,7 +12,9 @@ import torch
 from conftest import ROOT, cli_env, script
 
 from ser.bundle import shipped_model_path
+from ser.labels import EMOTIONS
 from training.augment import mixup
+from training.report import build_report
 
 TINY_TRAIN = [
     "model=tiny",
@@ -251,3 +253,16 @@ def test_lightning_checkpoints_load_safely(trained_run: Path, tmp_path: Path) ->
     torch.save(raw, evil)
     with pytest.raises(CheckpointError, match="not a usable Lightning checkpoint"):
         load_source(evil)
+
+
+def test_clip_macro_f1_counts_only_the_classes_the_clips_hold() -> None:
+    # A four-class corpus (no disgust, no fear clips) whose clips are sometimes called fear.
+    per_class = {
+        label: {"precision": 0.0, "recall": 0.0, "f1": f1}
+        for label, f1 in zip(EMOTIONS, [0.9, 0.0, 0.0, 0.6, 0.5, 0.2], strict=True)
+    }
+    confusion = [[9, 0, 1, 0, 0, 0], [0] * 6, [0] * 6, [0, 0, 2, 8, 0, 0]]
+    confusion += [[0, 0, 0, 0, 10, 0], [0, 0, 3, 0, 5, 2]]
+    results = {"per_class": per_class, "confusion_matrix": confusion}
+    report = build_report({"test/acc": 0.7, "test/f1": 0.367}, results)
+    assert report["macro_f1"] == pytest.approx((0.9 + 0.6 + 0.5 + 0.2) / 4)

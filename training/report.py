@@ -11,16 +11,18 @@ import matplotlib.pyplot as plt
 
 
 def build_report(metrics: dict[str, float], results: dict[str, Any], **info: Any) -> dict:
-    """One dict with accuracy, macro-F1, per-class P/R/F1+support and the confusion matrix."""
+    """One dict with accuracy, macro-F1 over the classes the clips hold (a corpus that maps to
+    fewer classes is not scored on the others), per-class P/R/F1+support, confusion matrix."""
     confusion = results["confusion_matrix"]
     per_class = {
         label: {**scores, "support": int(sum(confusion[i]))}
         for i, (label, scores) in enumerate(results["per_class"].items())
     }
+    present = [s["f1"] for s in per_class.values() if s["support"] > 0]
     return {
         **info,
         "accuracy": float(metrics["test/acc"]),
-        "macro_f1": float(metrics["test/f1"]),
+        "macro_f1": sum(present) / len(present) if present else float(metrics["test/f1"]),
         "num_clips": int(sum(map(sum, confusion))),
         "per_class": per_class,
         "labels": list(results["per_class"]),
