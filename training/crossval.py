@@ -18,10 +18,8 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
-from torchmetrics.functional.classification import multiclass_f1_score
 
 from ser.errors import SerError
-from ser.labels import EMOTIONS
 from training.build import (
     CachedSources,
     cached_sources,
@@ -37,6 +35,7 @@ from training.cached_data import Augmentation, CachedFeatureDataModule, Part, Te
 from training.hydra_task import hydra_task
 from training.module import EmotionClassifier
 from training.noise import NoiseMixer
+from training.stream_eval import macro_f1
 
 PROG = "crossval"
 BABBLE_SNR_DB = 10.0
@@ -53,14 +52,14 @@ def fold_plan(train_speakers: list[str], val_speakers: list[str], folds: int) ->
 
 
 @torch.no_grad()
-def macro_f1(module: EmotionClassifier, tensors: Tensors) -> float:
-    """Macro-F1 of the module's labels for cached (features..., labels)."""
+def held_out_macro_f1(module: EmotionClassifier, tensors: Tensors) -> float:
+    """Macro-F1 of the module's labels for cached (features..., labels), over the classes the
+    labels hold (as ser-test scores clips and streams)."""
     module.eval()
     *inputs, target = tensors
     batches = zip(*(t.split(512) for t in inputs), strict=True)
-    logits = torch.cat([module(*batch) for batch in batches])
-    labels = logits.argmax(dim=-1)
-    return float(multiclass_f1_score(labels, target, num_classes=len(EMOTIONS), average="macro"))
+    labels = torch.cat([module(*batch) for batch in batches]).argmax(dim=-1)
+    return macro_f1(target.tolist(), labels.tolist(), module.labels)["macro_f1"]
 
 
 def fit_fold(
@@ -107,7 +106,7 @@ def fit_fold(
         "training_rows": len(train[-1]),
         "clips": len(clips[-1]),
         "stream_windows": len(held_out["streams"][-1]),
-        **{f"{c}_macro_f1": round(macro_f1(module, held_out[c]), 4) for c in CONDITIONS},
+        **{f"{c}_macro_f1": held_out_macro_f1(module, held_out[c]) for c in CONDITIONS},
     }
 
 
