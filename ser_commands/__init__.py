@@ -5,6 +5,7 @@ traceback."""
 import importlib
 import signal
 import sys
+from functools import partial
 
 from ser.cli_support import EXIT_INTERRUPTED
 
@@ -27,25 +28,10 @@ def launch(prog: str, module: str) -> None:
     main()
 
 
-def ser_live() -> None:
-    launch("ser-live", "streaming.cli")
-
-
-def ser_train() -> None:
-    launch("ser-train", "training.train")
-
-
-def ser_test() -> None:
-    launch("ser-test", "training.evaluate")
-
-
-def ser_predict() -> None:
-    launch("ser-predict", "streaming.predict_cli")
-
-
-def ser_export() -> None:
-    launch("ser-export", "ser.export")
-
-
-def ser_bench() -> None:
-    launch("ser-bench", "benchmarks.bench")
+# One console script each (pyproject's [project.scripts]).
+ser_live = partial(launch, "ser-live", "streaming.cli")
+ser_train = partial(launch, "ser-train", "training.train")
+ser_test = partial(launch, "ser-test", "training.evaluate")
+ser_predict = partial(launch, "ser-predict", "streaming.predict_cli")
+ser_export = partial(launch, "ser-export", "ser.export")
+ser_bench = partial(launch, "ser-bench", "benchmarks.bench")
