@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import synth
-from conftest import cli_env, script
+from conftest import ROOT, cli_env, script
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -138,6 +138,9 @@ def test_export_onnx_and_torchscript_parity(tmp_path: Path, tiny_checkpoint: Pat
     assert set(info["max_probability_difference"]) == {"onnx", "torchscript"}
     assert max(info["max_probability_difference"].values()) <= 1e-3
     assert (tmp_path / "export" / "model.onnx").stat().st_size > 0
+    written = sorted(p.name for p in (tmp_path / "export").iterdir())
+    readme = (ROOT / "README.md").read_text()
+    assert [name for name in written if f"`{name}`" not in readme] == []  # each one documented
     # A trace freezes the front end's cut/pad branch: the exports run full windows exactly as
     # PyTorch does, and refuse any other length instead of answering wrongly.
     import onnxruntime as ort
