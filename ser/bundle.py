@@ -1,4 +1,5 @@
-"""The model shipped inside the package, and how a command picks its checkpoint."""
+"""What ships inside the package (the model, a demo recording), and how a command picks its
+checkpoint."""
 
 from importlib.resources import files
 from pathlib import Path
@@ -6,11 +7,18 @@ from pathlib import Path
 from ser.errors import CheckpointError
 
 SHIPPED_MODEL_NAME = "ser-whisper-base.pt"
+# 28.7 s of emotional speech from RAVDESS (CC BY-NC-SA 4.0; see the LICENSE.md beside it).
+DEMO_AUDIO_NAME = "demo-ravdess.opus"
+
+
+def asset_path(name: str) -> Path:
+    """Where a file shipped in ser/assets lives inside the installed package."""
+    return Path(str(files("ser") / "assets" / name))
 
 
 def shipped_model_path() -> Path:
     """Where the shipped weights live inside the installed package."""
-    return Path(str(files("ser") / "assets" / SHIPPED_MODEL_NAME))
+    return asset_path(SHIPPED_MODEL_NAME)
 
 
 def resolve_checkpoint(path: str | Path | None) -> Path:

@@ -2,12 +2,12 @@
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from ser.errors import SerError
+from ser.output_target import OutputTarget
 
 FORMATS = ("csv", "jsonl")
 
@@ -31,44 +31,32 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def partial_path(target: Path) -> Path:
-    """Where an output is written until it is complete: beside it, hidden, same extension."""
-    return target.with_name(f".{target.stem}.{os.getpid()}.partial{target.suffix}")
-
-
-def settle(partial: Path, target: Path, keep: bool) -> None:
-    """Move a finished partial file over its target, or drop it when it holds nothing."""
-    if keep:
-        os.replace(partial, target)
-    else:
-        partial.unlink(missing_ok=True)
-
-
 class RecordWriter:
     """Writes dict rows as CSV (header from the first row) or JSON Lines.
 
     A file target is written beside itself under a temporary name and moved into place on
     close, and only when rows were written: a run that fails early never touches an existing
-    file, and one that fails late still leaves what it computed."""
+    file, and one that fails late still leaves what it computed. A device, FIFO or socket is
+    written through (`OutputTarget`)."""
 
     def __init__(self, target: str, fmt: str | None = None) -> None:
         self.target = target
         self.format = infer_format(target, fmt)
         self.rows = 0
         self._csv: csv.DictWriter | None = None
-        self._partial: Path | None = None
+        self._output: OutputTarget | None = None
         if target == "-":
             self._stream: TextIO = sys.stdout
             return
-        path = Path(target)
-        self._partial = partial_path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.is_dir():
-                raise IsADirectoryError(21, "is a directory")
-            self._stream = open(self._partial, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
-            raise SerError(f"cannot write output {target}: {exc.strerror or exc}") from exc
+        self._output = OutputTarget(target)
+        self._stream = self._output.open("w")
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder of a file output (a symlink's target's); None for stdout or a device."""
+        if self._output is None or self._output.through:
+            return None
+        return self._output.path.parent
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one row and flush it."""
@@ -90,10 +78,10 @@ class RecordWriter:
 
     def close(self) -> None:
         """Close the file (never stdout) and move it into place if it holds any row."""
-        if self._partial is None or self._stream.closed:
+        if self._output is None or self._stream.closed:
             return
         self._stream.close()
-        settle(self._partial, Path(self.target), keep=self.rows > 0)
+        self._output.commit(keep=self.rows > 0)
 
     def __enter__(self) -> "RecordWriter":
         return self

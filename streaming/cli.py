@@ -2,9 +2,12 @@
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from ser.cli_support import report_error, run_command
-from ser.errors import SerError
+from ser.bundle import DEMO_AUDIO_NAME, asset_path
+from ser.cli_support import hold_signals, report_ending, report_error, run_command
+from ser.errors import DeviceError, SerError
 from ser.predictor import Predictor
 from ser.records import FORMATS, RecordWriter
 from ser.runtime import set_cpu_threads
@@ -16,12 +19,14 @@ from streaming.sources import (
     LevelProbe,
     MicrophoneSource,
     list_input_devices,
+    narrowband_warning,
     parse_device,
 )
 from streaming.vad import VadConfig
-from streaming.worker import WorkerConfig
+from streaming.worker import WorkerConfig, check_settings
 
 PROG = "ser-live"
+NO_DEVICE_HINT = "play a file with --file PATH, or a bundled recording with --demo"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -33,6 +38,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "the system default with --no-tui)",
     )
     src.add_argument("--file", help="stream an audio file through the live path")
+    src.add_argument(
+        "--demo",
+        action="store_true",
+        help="play the bundled 29 s of emotional speech (RAVDESS actor 20, CC BY-NC-SA 4.0)",
+    )
     src.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     pace = p.add_mutually_exclusive_group()
     pace.add_argument(
@@ -106,12 +116,26 @@ def build_source(args: argparse.Namespace) -> AudioSource:
                 file=sys.stderr,
             )
         return source
-    return MicrophoneSource(parse_device(args.device))
+    if args.device is not None:
+        return MicrophoneSource(parse_device(args.device))
+    with hint_on_no_device():
+        return MicrophoneSource(None)
+
+
+@contextmanager
+def hint_on_no_device() -> Iterator[None]:
+    """A failure to find the default microphone also says how to play a file instead."""
+    try:
+        yield
+    except DeviceError as exc:
+        raise DeviceError(f"{exc}; {NO_DEVICE_HINT}") from exc
 
 
 def live(args: argparse.Namespace) -> int:
     if args.list_devices:
         return print_devices()
+    if args.demo:
+        args.file = str(asset_path(DEMO_AUDIO_NAME))
     if args.realtime is None:
         args.realtime = not args.no_tui
     hop = args.hop if args.hop is not None else (1.0 if args.file else 0.5)
@@ -119,17 +143,23 @@ def live(args: argparse.Namespace) -> int:
         raise SerError("--hop and --min-start must be positive")
     if not (0 < args.vad_threshold < 1 and 0 < args.speech_share <= 1):
         raise SerError("--vad-threshold must lie in (0, 1) and --speech-share in (0, 1]")
+    if args.output == "-" and not args.no_tui:
+        raise SerError("-o - would write events over the screen; add --no-tui to write them there")
     if args.threads is not None and args.threads < 1:
         raise SerError("--threads must be at least 1")
     predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
     if predictor.device.type == "cpu":  # live audio and the UI keep a core; --fast files not
         set_cpu_threads(args.threads, keep_one_core=args.file is None or args.realtime)
     config = WorkerConfig(hop, args.min_start, vad=VadConfig(args.vad_threshold, args.speech_share))
+    check_settings(config, predictor)
     if args.no_tui or args.device is not None or args.file is not None:
         source = build_source(args)  # inputs are checked before any output is opened
+        if args.no_tui and (note := narrowband_warning(source.sample_rate)):
+            print(f"{PROG}: warning: {note}", file=sys.stderr)
         pipeline: LivePipeline | None = LivePipeline(source, predictor, config, args.record)
     else:  # no source named: the TUI lets the user pick a microphone first
-        devices = list_input_devices()
+        with hint_on_no_device():
+            devices = list_input_devices()
         pipeline = None
     writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
     if args.no_tui:
@@ -142,9 +172,15 @@ def live(args: argparse.Namespace) -> int:
 
     picker = (DeviceChoice(devices, LevelProbe), open_device) if pipeline is None else None
     app = LiveApp(pipeline, predictor.labels, writer=writer, picker=picker)
-    app.run()
+    try:
+        app.run()
+    finally:  # however the screen ended, what it computed is written and summarised
+        hold_signals()
+        app.run_log.close()
     if app.error:
         report_error(PROG, app.error)
+    if app.ending:
+        report_ending(PROG, app.ending)
     return app.status_code
 
 

@@ -1,54 +1,55 @@
-"""Headless run: events to a CSV/JSONL writer, a summary at the end or on Ctrl-C."""
+"""Headless run: events to a CSV/JSONL writer, a summary at the end or when a signal ends it."""
 
-import sys
-from typing import Any
-
-from ser.cli_support import EXIT_INTERRUPTED, report_error
+from ser.cli_support import ending_signal, hold_signals, report_ending, report_error, say
+from ser.errors import SerError
 from ser.records import RecordWriter
-from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, GapEvent, WindowEvent
+from streaming.events import ErrorEvent
 from streaming.pipeline import LivePipeline
-from streaming.summary import SummaryBuilder, format_summary
+from streaming.run_log import RunLog
+from streaming.summary import format_summary
 
 
 class HeadlessRun:
     """Writes each event as it arrives; the summary closes the output, whatever happened."""
 
     def __init__(self, pipeline: LivePipeline, writer: RecordWriter, prog: str) -> None:
-        self.pipeline, self.writer, self.prog = pipeline, writer, prog
-        self.summary = SummaryBuilder(pipeline.predictor.labels)
+        self.pipeline, self.prog = pipeline, prog
+        self.log = RunLog(writer, pipeline.predictor.labels)
         self.code = 0
-        self.stats: dict[str, Any] = {}
 
     def run(self) -> int:
-        """Drive the pipeline to its end; 1 when it failed, 130 on Ctrl-C, 0 otherwise."""
+        """Drive the pipeline to its end: 0 done, 1 failed, 128 + the signal that ended it
+        (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); what was computed is written either way."""
         try:
-            self.pipeline.start()
-            for event in self.pipeline.iter_events():
-                self.handle(event)
-        except KeyboardInterrupt:
-            self.code = self.code or EXIT_INTERRUPTED
-            print(f"{self.prog}: interrupted", file=sys.stderr)
+            self._start()
+            self._drain()
+        except KeyboardInterrupt as exc:
+            hold_signals()
+            self.code = report_ending(self.prog, ending_signal(exc))
             self.pipeline.stop()
-            for event in self.pipeline.iter_events():  # what was already computed
-                self.handle(event)
+            self._drain()  # what was already computed
         finally:
+            hold_signals()
             self.pipeline.stop()
-            record = self.summary.summary(self.stats)
-            if self.writer.format == "jsonl":
-                self.writer.write(record)
-            self.writer.close()
-            print(format_summary(record), file=sys.stderr)
+            record = self.log.close()
+            say(format_summary(record))
         return self.code
 
-    def handle(self, event: Event) -> None:
-        if isinstance(event, WindowEvent):
-            self.summary.add(event)
-            self.writer.write(event.record())
-        elif isinstance(event, ChangeEvent | GapEvent):
-            if self.writer.format == "jsonl":
-                self.writer.write(event.record())
-        elif isinstance(event, ErrorEvent):
-            report_error(self.prog, event.message)
-            self.code = 1
-        elif isinstance(event, EndEvent):
-            self.stats = event.stats
+    def _start(self) -> None:
+        """Start capture; when it cannot start, the output is left as it was."""
+        try:
+            self.pipeline.start()
+        except SerError:
+            self.log.discard()
+            raise
+
+    def _drain(self) -> None:
+        for event in self.pipeline.iter_events():
+            self.log.add(event)
+            if isinstance(event, ErrorEvent):
+                report_error(self.prog, event.message)
+                self.code = 1
+            if self.log.error is not None and self.code == 0:
+                report_error(self.prog, self.log.error)
+                self.code = 1
+                self.pipeline.stop()

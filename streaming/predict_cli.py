@@ -17,9 +17,9 @@ from ser.predictor import Predictor
 from ser.records import FORMATS, RecordWriter
 from streaming.events import WindowEvent
 from streaming.replay import replay
-from streaming.sources import FileSource
+from streaming.sources import FileSource, narrowband_warning
 from streaming.vad import VadConfig
-from streaming.worker import WorkerConfig
+from streaming.worker import WorkerConfig, check_settings
 
 PROG = "ser-predict"
 
@@ -72,17 +72,22 @@ def predict(args: argparse.Namespace) -> int:
         raise SerError("--hop must be positive")
     predictor = Predictor.load(args.checkpoint, args.device, args.precision)
     config = WorkerConfig(args.hop, vad=VadConfig(args.vad_threshold, args.speech_share))
+    check_settings(config, predictor)
     if args.format is None and args.output == "-":
         args.format = "csv"
     files = list(expand_paths(args.paths))
     if not files:
         raise SerError("no audio files found in the given paths")
-    failures = 0
+    failures, warned = 0, False
     progress = tqdm(files, desc=PROG, unit="file", disable=not sys.stderr.isatty())
     with RecordWriter(args.output, args.format) as writer:
         for path in progress:
             try:
-                windows = replay(FileSource(path, realtime=False), predictor, config).windows
+                source = FileSource(path, realtime=False)
+                if not warned and (note := narrowband_warning(source.sample_rate)):
+                    print(f"{PROG}: warning: {path.name}: {note}", file=sys.stderr)
+                    warned = True  # once per run
+                windows = replay(source, predictor, config).windows
             except SerError as exc:  # unreadable, empty, NaN: one line, the rest go on
                 report_error(PROG, first_line(exc))
                 failures += 1

@@ -16,7 +16,7 @@ from ser.predictor import Predictor
 from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, GapEvent, WindowEvent
 from streaming.postprocess import LabelSmoother, SmootherConfig, level_dbfs
 from streaming.recording import Recording
-from streaming.sources import AudioSource
+from streaming.sources import RING_SECONDS, AudioSource
 from streaming.vad import SAMPLE_RATE as VAD_RATE
 from streaming.vad import SileroVad, VadConfig, WindowSpeechPolicy
 
@@ -31,6 +31,31 @@ class WorkerConfig:
     vad: VadConfig = field(default_factory=VadConfig)
     # None: the model file's own settings, else SmootherConfig's defaults.
     smoother: SmootherConfig | None = None
+
+
+def plan_windows(config: WorkerConfig, window: int, rate: int, capacity: int) -> tuple[int, int]:
+    """The hop and the first window's end, in frames; SerError unless a ring buffer of
+    `capacity` frames holds what the worker waits for (the audio up to the first window's end,
+    then one window plus one hop), so that no setting can stall it."""
+    hop = max(1, round(config.hop_seconds * rate))
+    first_end = max(1, math.ceil(config.min_start_seconds * rate / hop)) * hop
+    buffer = f"the {capacity / rate:g} s input buffer"
+    if hop + window > capacity:
+        most = (capacity - window) / rate
+        raise SerError(f"--hop must be at most {most:g} s: {buffer} holds one window and one hop")
+    if first_end > capacity:
+        most = capacity // hop * hop / rate
+        raise SerError(
+            f"--min-start must be at most {most:g} s with --hop {config.hop_seconds:g}: "
+            f"{buffer} holds the audio before the first window"
+        )
+    return hop, first_end
+
+
+def check_settings(config: WorkerConfig, predictor: Predictor) -> None:
+    """`plan_windows` at the model's own rate: commands refuse a setting before opening input."""
+    rate = predictor.sample_rate
+    plan_windows(config, predictor.window_samples, rate, round(RING_SECONDS * rate))
 
 
 @dataclass
@@ -60,9 +85,7 @@ class WindowWorker(threading.Thread):
         self.publish, self.recorder = publish, recorder
         rate = source.sample_rate
         self.window = round(predictor.window_samples * rate / predictor.sample_rate)
-        self.hop = max(1, round(config.hop_seconds * rate))
-        first = max(1, math.ceil(config.min_start_seconds * rate / self.hop))
-        self._next_end = first * self.hop
+        self.hop, self._next_end = plan_windows(config, self.window, rate, source.ring.capacity)
         self._last_end = 0
         self._consumed = 0  # frames already passed to the recorder
         self._vad_fed = 0  # frames already passed to the VAD

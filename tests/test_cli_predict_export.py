@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import synth
-from conftest import cli_env, script
+from conftest import ROOT, cli_env, script
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -103,8 +103,10 @@ def test_predict_bad_inputs_one_line_each(tmp_path: Path, tiny_checkpoint: Path)
         tmp_path,
     )
     assert result.returncode != 0
-    errors = result.stderr.strip().splitlines()
-    assert len(errors) == 4 and all(line.startswith("ser-predict: error: ") for line in errors)
+    lines = result.stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("ser-predict: error: ")]
+    assert len(errors) == 4 and len(lines) == 5  # and the 8 kHz file's one warning
+    assert lines[0].startswith("ser-predict: warning: s8k.wav: input sampled at 8000 Hz")
     assert "Traceback" not in result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["path"] for r in rows] == [str(good), str(stereo8k)]  # good work is not lost
@@ -138,6 +140,9 @@ def test_export_onnx_and_torchscript_parity(tmp_path: Path, tiny_checkpoint: Pat
     assert set(info["max_probability_difference"]) == {"onnx", "torchscript"}
     assert max(info["max_probability_difference"].values()) <= 1e-3
     assert (tmp_path / "export" / "model.onnx").stat().st_size > 0
+    written = sorted(p.name for p in (tmp_path / "export").iterdir())
+    readme = (ROOT / "README.md").read_text()
+    assert [name for name in written if f"`{name}`" not in readme] == []  # each one documented
     # A trace freezes the front end's cut/pad branch: the exports run full windows exactly as
     # PyTorch does, and refuse any other length instead of answering wrongly.
     import onnxruntime as ort

@@ -13,10 +13,12 @@ import pytest
 import soundfile as sf
 import synth
 import torch
-from conftest import cli_env, interruptible, script
+from conftest import ROOT, cli_env, interruptible, script
 
+from ser.bundle import DEMO_AUDIO_NAME, asset_path
 from ser.errors import SerError
 from ser.runtime import set_cpu_threads
+from streaming.sources import list_input_devices
 
 
 def live(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -111,6 +113,7 @@ def test_bad_inputs_one_line_nonzero(tmp_path: Path, tiny_checkpoint: Path) -> N
         ),
         (["--device", "no-such-device-xyz", "--no-tui", *ckpt], "device"),
         (["--file", str(good), "--hop", "0", "--no-tui", *ckpt], "must be positive"),
+        (["--file", str(good), "-o", "-", *ckpt], "add --no-tui"),  # stdout is the screen
         # Checked with the other arguments, before the (here missing) model is loaded.
         (
             ["--file", str(good), "--threads", "0", "--no-tui", "--checkpoint", "none.pt"],
@@ -177,3 +180,53 @@ def test_short_file_warns_but_classifies(tmp_path: Path, tiny_checkpoint: Path) 
     assert result.returncode == 0
     assert "shorter than one 5 s window" in result.stderr
     assert any(json.loads(line)["type"] == "window" for line in result.stdout.splitlines())
+
+
+def test_demo_plays_the_bundled_recording(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    demo = asset_path(DEMO_AUDIO_NAME)
+    info = sf.info(str(demo))
+    assert (info.format, info.subtype, info.samplerate) == ("OGG", "OPUS", 16000)
+    assert info.duration <= 30.0 and demo.stat().st_size <= 300_000
+    licence = demo.with_name("demo-ravdess.LICENSE.md").read_text()
+    assert "CC BY-NC-SA 4.0" in licence and "Livingstone SR, Russo FA (2018)" in licence
+    result = live(["--demo", "--no-tui", "-o", "-", "--checkpoint", str(tiny_checkpoint)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[-1]["audio_seconds"] == pytest.approx(info.duration, abs=0.05)
+    readme = (ROOT / "README.md").read_text()
+    first_run = readme.split("```bash\n", 1)[1].split("```", 1)[0]
+    assert ".venv/bin/ser-live --demo\n" in first_run
+
+
+def test_no_input_device_says_how_to_play_a_file(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    try:
+        list_input_devices()
+        pytest.skip("this machine has an input device")
+    except SerError:
+        pass
+    for args in ([], ["--no-tui"]):
+        result = live([*args, "--checkpoint", str(tiny_checkpoint)], tmp_path)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1, result.stderr
+        assert "--file PATH" in lines[0] and "--demo" in lines[0]
+
+
+def test_narrowband_input_is_announced_once_with_its_cost(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    phone = [synth.write(tmp_path / f"phone{i}.wav", synth.tone(300, 6.0, 8000), 8000)
+             for i in range(2)]  # fmt: skip
+    wide = synth.write(tmp_path / "wide.wav", synth.tone(300, 6.0))
+    ckpt = ["--checkpoint", str(tiny_checkpoint)]
+    note = "8000 Hz lacks speech above 4000 Hz"
+    narrow = live(["--file", str(phone[0]), "--no-tui", "-o", str(tmp_path / "e.jsonl"), *ckpt],
+                  tmp_path)  # fmt: skip
+    assert narrow.returncode == 0 and narrow.stderr.count(note) == 1, narrow.stderr
+    assert "window accuracy from 81 % to 76 %" in narrow.stderr
+    full = live(["--file", str(wide), "--no-tui", "-o", str(tmp_path / "e.jsonl"), *ckpt], tmp_path)
+    assert full.returncode == 0 and "lacks speech" not in full.stderr, full.stderr
+    predicted = subprocess.run(
+        [script("ser-predict"), *map(str, phone), *ckpt],
+        env=cli_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert predicted.returncode == 0 and predicted.stderr.count(note) == 1, predicted.stderr

@@ -1,19 +1,24 @@
 """The Textual app driven headlessly at the common terminal sizes: lanes, now panel, change
 log, session panel, zoom/scroll keys, saving, quitting, and the device picker."""
 
+import json
 from pathlib import Path
 
 import pytest
 import synth
+from textual.app import App
 
 from ser.predictor import Predictor
 from ser.records import RecordWriter
+from streaming.events import WindowEvent
 from streaming.pipeline import LivePipeline
 from streaming.sources import FileSource
 from streaming.worker import WorkerConfig
 from tui.app import LiveApp
 from tui.devices import DeviceChoice, DevicePicker
-from tui.widgets import EmotionLanes
+from tui.history import WindowHistory
+from tui.timeline_file import save_timeline
+from tui.widgets import EmotionLanes, NowPanel
 
 CLASSES = ("anger", "disgust", "fear", "happy", "neutral", "sad")
 
@@ -116,3 +121,68 @@ async def test_device_picker_starts_a_session_on_enter(
         await wait_for(pilot, lambda: app.finished)
         assert opened == [3] and app.windows > 0
         await pilot.press("q")
+
+
+def window(end: float, probs: dict | None, speech: bool, smoothed: str | None) -> WindowEvent:
+    """A window event as the worker publishes it; a silent one may carry no probabilities."""
+    top = max(probs, key=probs.get) if probs and speech else None
+    return WindowEvent(
+        index=int(end), start=max(0.0, end - 5), end=end, wall_time=0.0, probs=probs,
+        label=top, confidence=probs[top] if top else None, speech=speech,
+        speech_share=1.0 if speech else 0.0, speaking=speech, smoothed=smoothed,
+        latency_ms=50.0, level_db=-20.0 if speech else -70.0, span_start=end - 1,
+    )  # fmt: skip
+
+
+class PanelsApp(App):
+    """The now panel and the lanes alone, fed by hand."""
+
+    def compose(self):
+        yield NowPanel(id="now")
+        yield EmotionLanes(WindowHistory(), CLASSES, id="lanes")
+
+
+async def test_now_panel_tells_this_window_from_the_smoothed_label(tmp_path: Path) -> None:
+    fear = dict(zip(CLASSES, (0.02, 0.03, 0.84, 0.05, 0.04, 0.02), strict=True))
+    app = PanelsApp()
+    async with app.run_test(size=(60, 24)) as pilot:
+        now, lanes = app.query_one(NowPanel), app.query_one(EmotionLanes)
+        now.show(window(6.0, fear, speech=True, smoothed="happy"))
+        text = now.content.plain
+        assert "FEAR" in text and "this window 84%" in text and "smoothed happy" in text
+        assert "HAPPY" not in text and "sure" not in text  # the smoothed label claims no score
+        assert "fear    █" in text
+        silent = window(7.0, None, speech=False, smoothed="happy")  # the model did not run
+        for event in (window(6.0, fear, True, "happy"), silent):
+            lanes.history.add(event)
+        now.show(silent)
+        lanes.refresh()
+        await pilot.pause(0.1)
+        text = now.content.plain
+        assert "SILENCE" in text and "this window: no emotion" in text
+        assert "█" not in text and not any(line.startswith(CLASSES) for line in text.split("\n"))
+        jsonl, _ = save_timeline(lanes.history, CLASSES, tmp_path)
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert rows[1]["probs"] is None and rows[0]["probs"]["fear"] == 0.84
+
+
+async def test_s_saves_beside_the_output_else_in_the_timeline_folder(
+    tmp_path: Path, tiny_checkpoint: Path, segmented_wav: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    predictor = Predictor.load(tiny_checkpoint, device="cpu")
+    for output, folder in (("out/events.jsonl", "out"), (None, "data/ser/timelines")):
+        pipeline = LivePipeline(
+            FileSource(segmented_wav, realtime=False), predictor, WorkerConfig()
+        )
+        writer = RecordWriter(str(tmp_path / output)) if output else None
+        app = LiveApp(pipeline, predictor.labels, writer=writer)
+        async with app.run_test() as pilot:
+            await wait_for(pilot, lambda app=app: app.finished)
+            await pilot.press("s", "q")
+        saved = sorted(p.suffix for p in (tmp_path / folder).glob("ser-timeline-*"))
+        assert saved == [".jsonl", ".png"], folder
+    assert list((tmp_path / "cwd").iterdir()) == []

@@ -2,35 +2,43 @@
 in the pipeline's worker thread, events arrive through a thread worker."""
 
 import asyncio
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
+from ser.cli_support import ENDINGS
 from ser.errors import SerError
 from ser.records import RecordWriter
 from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, GapEvent, WindowEvent
 from streaming.pipeline import LivePipeline
-from streaming.summary import SummaryBuilder, format_summary
+from streaming.run_log import RunLog
+from streaming.sources import narrowband_warning
+from streaming.summary import format_summary
 from tui.devices import DeviceChoice, DevicePicker
 from tui.history import WindowHistory
-from tui.timeline_file import save_timeline
+from tui.timeline_file import save_timeline, timeline_folder
 from tui.widgets import ChangeLog, EmotionLanes, NowPanel, SessionPanel
 
 PipelineFactory = Callable[[int], LivePipeline]
 
 
 class LiveApp(App[int]):
-    """Shows the live session; with no pipeline yet, the device picker comes first."""
+    """Shows the live session; with no pipeline yet, the device picker comes first. Every way
+    out (q, ctrl+q, Ctrl-C, SIGTERM, SIGHUP, the picker's q) goes through `end_run`."""
 
     CSS_PATH = "app.tcss"
     TITLE = "ser live"
     BINDINGS: ClassVar = [
-        ("q", "quit_app", "Quit"),
+        ("q", "end_run", "Quit"),
+        Binding("ctrl+c", f"end_run({signal.SIGINT.value})", show=False, priority=True),
         ("space", "toggle_pause", "Pause"),
         ("s", "save", "Save"),
         ("plus,equals_sign", "zoom(1)", "Zoom out"),
@@ -45,22 +53,22 @@ class LiveApp(App[int]):
         pipeline: LivePipeline | None,
         labels: tuple[str, ...],
         writer: RecordWriter | None = None,
-        save_dir: Path = Path("."),
+        save_dir: Path | None = None,
         picker: tuple[DeviceChoice, PipelineFactory] | None = None,
     ) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.labels = labels
-        self.writer = writer
-        self.save_dir = save_dir
+        # `s` saves beside a file --output, else in the documented timeline folder.
+        self.save_dir = save_dir or (writer and writer.folder) or timeline_folder()
         self.picker = picker
         self.history = WindowHistory()
-        self.summary = SummaryBuilder(labels)
+        self.run_log = RunLog(writer, labels)
         self.windows = 0
         self.error: str | None = None
         self.status_code = 0
         self.finished = False
-        self.last_summary: dict | None = None
+        self.ending: int | None = None  # the signal that ended the run (0: the user quit)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="status")
@@ -79,20 +87,20 @@ class LiveApp(App[int]):
         self.query_one("#now").border_title = "now"
         self.query_one("#changes").border_title = "changes"
         self.query_one("#session").border_title = "session"
+        loop = asyncio.get_running_loop()
+        for signum in ENDINGS:
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                loop.add_signal_handler(signum, self.run_end, signum)
         if self.pipeline is None and self.picker is not None:
             self.push_screen(DevicePicker(self.picker[0]), self._start_on_device)
         else:
             self._start()
 
-    def _start_on_device(self, index: int | None) -> None:
-        if index is None:
-            self.exit(0)
-            return
+    def _start_on_device(self, index: int) -> None:
         try:
             self.pipeline = self.picker[1](index)
         except SerError as exc:
-            self.error, self.status_code = str(exc), 1
-            self.exit(1)
+            self._abort(str(exc))
             return
         self._start()
 
@@ -100,11 +108,18 @@ class LiveApp(App[int]):
         try:
             self.pipeline.start()
         except SerError as exc:
-            self.error, self.status_code = str(exc), 1
-            self.exit(1)
+            self._abort(str(exc))
             return
+        if note := narrowband_warning(self.pipeline.source.sample_rate):
+            self.notify(note, severity="warning", timeout=15)
         self._refresh_status()
         self.consume_events()
+
+    def _abort(self, message: str) -> None:
+        """The run could not begin: one error, exit 1, the output left as it was."""
+        self.error, self.status_code = message, 1
+        self.run_log.discard()
+        self.exit(1)
 
     def _status(self) -> dict:
         p = self.pipeline
@@ -120,7 +135,7 @@ class LiveApp(App[int]):
         p = self.pipeline
         status = self._status()
         state = "PAUSED · " if p.paused else ""
-        p95 = self.summary.latency(95)
+        p95 = self.run_log.summary.latency(95)
         latency = "—" if p95 is None else f"{p95:.0f} ms"
         self.query_one("#status", Static).update(
             f"{state}{p.source.description} · {status['model']} · {status['device']} · "
@@ -135,50 +150,39 @@ class LiveApp(App[int]):
             self.call_from_thread(self.handle_event, event)
 
     def handle_event(self, event: Event) -> None:
+        failed = self.run_log.error
+        self.run_log.add(event)
+        if self.run_log.error != failed:
+            self._fail(f"{self.run_log.error} (events no longer written)")
         if isinstance(event, WindowEvent):
             self._on_window(event)
         elif isinstance(event, ChangeEvent):
             self.history.add_change(event)
             self.query_one(ChangeLog).show(self.history)
-            self._write(event.record(), jsonl_only=True)
         elif isinstance(event, GapEvent):
-            self._write(event.record(), jsonl_only=True)
             self.notify(f"{event.seconds:.2f} s of audio lost at {event.start:.1f} s")
         elif isinstance(event, ErrorEvent):
-            self.error, self.status_code = event.message, 1
-            self._message(f"error: {event.message}", error=True)
+            self._fail(event.message)
         elif isinstance(event, EndEvent):
-            self._finish(event.stats)
+            self._finish()
 
     def _on_window(self, event: WindowEvent) -> None:
         self.windows += 1
         self.history.add(event)
-        self.summary.add(event)
-        self._write(event.record())
         self.query_one(EmotionLanes).refresh()
         self.query_one(NowPanel).show(event)
-        self.query_one(SessionPanel).show(self.summary.summary(), self._status())
+        self.query_one(SessionPanel).show(self.run_log.summary.summary(), self._status())
         self._refresh_status()
 
-    def _write(self, record: dict, jsonl_only: bool = False) -> None:
-        if self.writer is None or (jsonl_only and self.writer.format != "jsonl"):
-            return
-        try:
-            self.writer.write(record)
-        except SerError as exc:
-            self.writer = None
-            self.error, self.status_code = str(exc), 1
-            self._message(f"error: {exc} (events no longer written)", error=True)
+    def _fail(self, message: str) -> None:
+        self.error, self.status_code = message, 1
+        self._message(f"error: {message}", error=True)
 
-    def _finish(self, stats: dict) -> None:
+    def _finish(self) -> None:
         self.finished = True
-        self.last_summary = self.summary.summary(stats)
-        self._write(self.last_summary, jsonl_only=True)
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        record = self.run_log.close()
         if self.error is None:
-            first = format_summary(self.last_summary).splitlines()[0]
+            first = format_summary(record).splitlines()[0]
             self._message(f"finished · {first} · q quits")
 
     def _message(self, text: str, error: bool = False) -> None:
@@ -212,12 +216,31 @@ class LiveApp(App[int]):
             return
         self.notify(f"saved {jsonl} and {png}")
 
-    async def action_quit_app(self) -> None:
-        """Stop capture, let the events already computed arrive (written, summarised), exit."""
-        if self.pipeline is not None:
+    def run_end(self, signum: int) -> None:
+        """End the run from a signal handler or a key (see `action_end_run`)."""
+        self.run_worker(self.action_end_run(signum), group="end")
+
+    async def action_end_run(self, signum: int = 0) -> None:
+        """The one way out: stop capture, let the events already computed arrive (written,
+        summarised), exit with 128 + `signum`, or with 0 (1 after an error) when the user quit."""
+        if self.ending is not None:
+            return
+        self.ending = signum
+        if signum:
+            self.status_code = 128 + signum
+        if self.pipeline is None:  # quit in the device picker: no run began, nothing to write
+            self.run_log.discard()
+        else:
             self.pipeline.stop()
             for _ in range(100):
                 if self.finished:
                     break
                 await asyncio.sleep(0.05)
+        if signum == signal.SIGHUP:  # the terminal is gone: Textual would wait on it forever
+            self.run_log.close()
+            os._exit(self.status_code)
         self.exit(self.status_code)
+
+    async def action_quit(self) -> None:
+        """Textual's own quit (ctrl+q, the command palette) ends the run the same way."""
+        await self.action_end_run()

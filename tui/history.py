@@ -17,7 +17,7 @@ class WindowMark:
 
     span_start: float
     end: float
-    probs: tuple[float, ...]
+    probs: tuple[float, ...] | None  # None: a silent window the model did not run on
     speech: bool
     smoothed: str | None
 
@@ -37,7 +37,7 @@ class WindowHistory:
             WindowMark(
                 event.span_start,
                 event.end,
-                tuple(event.probs.values()),
+                None if event.probs is None else tuple(event.probs.values()),
                 event.speech,
                 event.smoothed,
             )

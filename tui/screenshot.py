@@ -1,7 +1,8 @@
 """Render the live screen for a file at a given terminal size and save it as SVG (and PNG when
 rsvg-convert is installed); the README's screenshots come from here.
 
-    python -m tui.screenshot talk.wav --size 80x24 -o docs/screens/live-80x24.svg"""
+    python -m tui.screenshot ser/assets/demo-ravdess.opus --size 80x24 \
+        -o docs/screens/live-80x24.svg"""
 
 import argparse
 import asyncio

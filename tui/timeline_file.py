@@ -1,5 +1,6 @@
 """Saving the screen's timeline: its windows as JSONL and a PNG of the same emotion lanes."""
 
+import os
 import time
 from pathlib import Path
 
@@ -9,18 +10,27 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from ser.output_target import OutputTarget
 from ser.records import RecordWriter
 from streaming.summary import SILENCE
 from tui.history import WindowHistory
 from tui.palette import SILENCE_COLOUR, blend, colour
 
 
+def timeline_folder() -> Path:
+    """Where `s` saves without a file --output: $XDG_DATA_HOME/ser/timelines (by default
+    ~/.local/share/ser/timelines)."""
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "ser" / "timelines"
+
+
 def save_timeline(
     history: WindowHistory, labels: tuple[str, ...], directory: Path
 ) -> tuple[Path, Path]:
-    """Write `ser-timeline-<time>.jsonl` and `.png` into `directory`; returns both paths."""
+    """Write `ser-timeline-<time>.jsonl` and `.png` into `directory` (created if needed);
+    returns both paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    stem = directory / time.strftime("ser-timeline-%Y%m%d-%H%M%S")
+    stem = directory.absolute() / time.strftime("ser-timeline-%Y%m%d-%H%M%S")
     jsonl, png = stem.with_suffix(".jsonl"), stem.with_suffix(".png")
     with RecordWriter(str(jsonl), "jsonl") as writer:
         for mark in history.marks:
@@ -31,10 +41,14 @@ def save_timeline(
                     "end": round(mark.end, 3),
                     "speech": mark.speech,
                     "smoothed": mark.smoothed,
-                    "probs": {n: round(p, 4) for n, p in zip(labels, mark.probs, strict=True)},
+                    "probs": None
+                    if mark.probs is None
+                    else {n: round(p, 4) for n, p in zip(labels, mark.probs, strict=True)},
                 }
             )
-    plot_lanes(history, labels, png)
+    image = OutputTarget(png, "timeline image")
+    plot_lanes(history, labels, image.write_path)
+    image.commit(keep=True)
     return jsonl, png
 
 

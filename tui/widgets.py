@@ -114,29 +114,31 @@ class EmotionLanes(Widget):
 
 
 class NowPanel(Static):
-    """The current smoothed label, its confidence, speaking now, level and all class bars."""
+    """This window's label and probability, then the smoothed label on a line of its own, so
+    the two never read as one claim; speaking now, the level, and this window's class bars
+    (none for a silent window: it claims no emotion)."""
 
     def show(self, event: WindowEvent) -> None:
-        width = max(6, self.size.width - 18)
         text = Text(no_wrap=True, overflow="crop")
-        if event.smoothed:
-            confidence = event.probs.get(event.smoothed, 0.0)
-            text.append(
-                f" {event.smoothed.upper()} ", style=f"bold black on {colour(event.smoothed)}"
-            )
-            text.append(f"  {confidence:.0%} sure\n")
+        if event.speech and event.probs:
+            top = max(event.probs, key=event.probs.get)
+            text.append(f" {top.upper()} ", style=f"bold black on {colour(top)}")
+            text.append(f" this window {event.probs[top]:.0%}\n")
         else:
             text.append(" SILENCE ", style="bold white on grey30")
-            text.append("  no emotion claimed\n", style="dim")
+            text.append(" this window: no emotion\n", style="dim")
+        text.append("smoothed ", style="dim")
+        text.append(f"{event.smoothed or 'silence'}\n", style=f"bold {colour(event.smoothed)}")
         speaking = "● speaking" if event.speaking else "○ silent now"
         text.append(speaking, style="green" if event.speaking else "dim")
         text.append(f" · {event.level_db:5.1f} dBFS\n", style="dim")
-        top = max(event.probs, key=event.probs.get)
-        for name, p in event.probs.items():
-            filled = round(p * width)
-            text.append(f"{name:<8}", style="bold" if name == top and event.speech else "")
-            text.append("█" * filled, style=colour(name) if event.speech else "grey42")
-            text.append("░" * (width - filled) + f" {p:4.2f}\n", style="dim")
+        if event.speech and event.probs:
+            width = max(6, self.size.width - 18)
+            for name, p in event.probs.items():
+                filled = round(p * width)
+                text.append(f"{name:<8}", style="bold" if name == top else "")
+                text.append("█" * filled, style=colour(name))
+                text.append("░" * (width - filled) + f" {p:4.2f}\n", style="dim")
         text.rstrip()
         self.update(text)
 
