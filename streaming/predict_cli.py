@@ -1,23 +1,26 @@
 """`ser-predict`: classify audio files (or folders of them), each played through the same
 windows, speech gate and model as `ser-live --file`; a file's label comes from its speech
-windows only."""
+windows only. Loader workers play the files while the model takes their windows in batches;
+`--devices`/`--num-nodes` spread the files over processes, GPUs and nodes (Lightning DDP)."""
 
 import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
+import soundfile as sf
 from tqdm import tqdm
 
 from ser.audio import AUDIO_EXTENSIONS
-from ser.cli_support import first_line, report_error, run_command
+from ser.bundle import resolve_checkpoint
+from ser.checkpoint import load_checkpoint
+from ser.cli_support import run_command
 from ser.errors import SerError
 from ser.predictor import Predictor
-from ser.records import FORMATS, RecordWriter
-from streaming.events import WindowEvent
-from streaming.replay import replay
-from streaming.sources import FileSource, narrowband_warning
+from ser.records import FORMATS
+from streaming.archive import default_workers, score_files
+from streaming.predict_output import ResultStore
+from streaming.sources import narrowband_warning
 from streaming.vad import VadConfig
 from streaming.worker import WorkerConfig, check_settings
 
@@ -46,6 +49,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--vad-threshold", type=float, default=VadConfig.threshold)
     parser.add_argument("--speech-share", type=float, default=VadConfig.min_speech_share)
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+    parser.add_argument(
+        "--workers", type=int, help="loader processes per device (default: the cores, up to 8)"
+    )
+    parser.add_argument("--devices", type=int, default=1, help="processes (GPUs) per node")
+    parser.add_argument("--num-nodes", type=int, default=1, help="nodes (Lightning DDP)")
     device = parser.add_mutually_exclusive_group()
     device.add_argument("--cpu", dest="device", action="store_const", const="cpu")
     device.add_argument("--gpu", dest="device", action="store_const", const="cuda")
@@ -53,47 +61,94 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def file_row(path: Path, labels: tuple[str, ...], windows: list[WindowEvent]) -> dict[str, object]:
-    """One output row: the file, its label and the mean probabilities of its speech windows;
-    with no speech the label and probabilities are empty (null)."""
-    speech = [w for w in windows if w.speech]
-    row: dict[str, object] = {"path": str(path), "label": None, "speech_windows": len(speech)}
-    if not speech:
-        row.update(dict.fromkeys(labels))
-        return row
-    mean = np.mean([[w.probs[n] for n in labels] for w in speech], axis=0)
-    row["label"] = labels[int(mean.argmax())]
-    row.update({n: round(float(p), 5) for n, p in zip(labels, mean, strict=True)})
-    return row
+def check_args(args: argparse.Namespace) -> None:
+    """SerError for values no run can use."""
+    if args.hop <= 0:
+        raise SerError("--hop must be positive")
+    for name in ("devices", "num_nodes"):
+        if getattr(args, name) < 1:
+            raise SerError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.workers is not None and args.workers < 0:
+        raise SerError("--workers must be 0 or more")
+    if args.devices * args.num_nodes > 1 and args.output == "-":
+        raise SerError("--devices/--num-nodes above 1 need --output FILE (ranks write beside it)")
+
+
+def input_files(paths: list[str]) -> list[str]:
+    """The audio files named or found, each once, in order."""
+    files = list(dict.fromkeys(str(p) for p in expand_paths(paths)))
+    if not files:
+        raise SerError("no audio files found in the given paths")
+    return files
+
+
+def score_here(
+    args: argparse.Namespace, predictor: Predictor, todo: list[str], store: ResultStore
+) -> None:
+    """Score `todo` in this process (and its loader workers) into part file 0."""
+    config = WorkerConfig(args.hop, vad=args.vad)
+    part = store.part(0, PROG, predictor.labels)
+    progress = tqdm(total=len(todo), desc=PROG, unit="file", disable=not sys.stderr.isatty())
+    try:
+        for result in score_files(todo, predictor, config, args.workers):
+            part.add(result)
+            progress.update()
+    finally:
+        part.close()
+        progress.close()
+
+
+def warn_narrowband(files: list[str]) -> None:
+    """One warning per run for the first file sampled at 8 kHz or less."""
+    for path in files:
+        try:
+            note = narrowband_warning(sf.info(path).samplerate)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError):
+            continue  # unreadable: reported when it is scored
+        if note:
+            print(f"{PROG}: warning: {Path(path).name}: {note}", file=sys.stderr)
+            return
 
 
 def predict(args: argparse.Namespace) -> int:
-    if args.hop <= 0:
-        raise SerError("--hop must be positive")
-    predictor = Predictor.load(args.checkpoint, args.device, args.precision)
-    config = WorkerConfig(args.hop, vad=VadConfig(args.vad_threshold, args.speech_share))
-    check_settings(config, predictor)
-    if args.format is None and args.output == "-":
-        args.format = "csv"
-    files = list(expand_paths(args.paths))
-    if not files:
-        raise SerError("no audio files found in the given paths")
-    failures, warned = 0, False
-    progress = tqdm(files, desc=PROG, unit="file", disable=not sys.stderr.isatty())
-    with RecordWriter(args.output, args.format) as writer:
-        for path in progress:
-            try:
-                source = FileSource(path, realtime=False)
-                if not warned and (note := narrowband_warning(source.sample_rate)):
-                    print(f"{PROG}: warning: {path.name}: {note}", file=sys.stderr)
-                    warned = True  # once per run
-                windows = replay(source, predictor, config).windows
-            except SerError as exc:  # unreadable, empty, NaN: one line, the rest go on
-                report_error(PROG, first_line(exc))
-                failures += 1
-                continue
-            writer.write(file_row(path, predictor.labels, windows))
-    return 1 if failures else 0
+    check_args(args)
+    distributed = args.devices * args.num_nodes > 1
+    if distributed:
+        try:
+            from streaming import predict_dist
+        except ImportError as exc:
+            raise SerError(
+                "--devices/--num-nodes above 1 need Lightning, which is not installed: "
+                "pip install 'ser[train]'"
+            ) from exc
+    args.vad = VadConfig(args.vad_threshold, args.speech_share)
+    args.prog = PROG
+    if args.workers is None:
+        args.workers = default_workers(args.devices)
+    checkpoint = resolve_checkpoint(args.checkpoint)
+    files = input_files(args.paths)
+    # Distributed, each rank loads the model itself: a bad file fails here, once.
+    labels = load_checkpoint(checkpoint).labels if distributed else None
+    predictor = None if distributed else Predictor.load(checkpoint, args.device, args.precision)
+    if predictor is not None:  # distributed, each rank's worker refuses the settings itself
+        check_settings(WorkerConfig(args.hop, vad=args.vad), predictor)
+    store = ResultStore(args.output, args.format)
+    done = store.scored()
+    todo = [f for f in files if f not in done]
+    warn_narrowband(todo)
+    if done & set(files):
+        skipped = len(files) - len(todo)
+        print(f"{PROG}: {skipped} files already scored in {args.output}", file=sys.stderr)
+    if distributed:
+        if not predict_dist.score_distributed(args, checkpoint, labels, todo, store):
+            return 0  # global rank 0 merges and reports
+    else:
+        try:
+            score_here(args, predictor, todo, store)
+        except KeyboardInterrupt:  # the files scored so far still reach the output
+            store.merge(files)
+            raise
+    return 1 if store.merge(files) else 0
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,11 +15,11 @@ import torch
 from torchmetrics.functional.classification import multiclass_f1_score
 from tqdm import tqdm
 
+from ser.errors import SerError
 from ser.labels import EMOTIONS
 from ser.predictor import Predictor
+from streaming.archive import default_workers, score_files
 from streaming.events import WindowEvent
-from streaming.replay import replay
-from streaming.sources import FileSource
 from streaming.worker import WorkerConfig
 from training.noise import NoiseMixer, snr_db
 from training.streams import Stream, window_truth
@@ -65,16 +65,26 @@ def block_snrs(clean: list[Stream], heard: list[Stream]) -> dict[str, Any]:
 def replay_streams(
     predictor: Predictor, streams: list[Stream], config: WorkerConfig
 ) -> list[tuple[Stream, list[WindowEvent]]]:
-    """Replay each stream through the live worker, as fast as possible."""
-    out = []
-    progress = tqdm(streams, desc="streams", unit="speaker", disable=not sys.stderr.isatty())
+    """Replay each stream through the live worker, as fast as possible: loader workers play
+    the streams while the model takes their windows in batches (streaming.archive)."""
     with tempfile.TemporaryDirectory() as tmp:
-        for stream in progress:
-            path = Path(tmp) / "stream.wav"
+        paths = [str(Path(tmp) / f"stream{k}.wav") for k in range(len(streams))]
+        for path, stream in zip(paths, streams, strict=True):
             sf.write(path, stream.audio, SAMPLE_RATE, subtype="FLOAT")
-            out.append(
-                (stream, replay(FileSource(path, realtime=False), predictor, config).windows)
-            )
+        scored = score_files(paths, predictor, config, default_workers())
+        progress = tqdm(
+            scored,
+            desc="streams",
+            total=len(paths),
+            unit="speaker",
+            disable=not sys.stderr.isatty(),
+        )
+        results = {r.path: r for r in progress}
+    out = []
+    for path, stream in zip(paths, streams, strict=True):
+        if results[path].error is not None:
+            raise SerError(results[path].error)
+        out.append((stream, results[path].windows))
     return out
 
 
