@@ -67,21 +67,25 @@ def keep_rows(speakers: tuple[str, ...], drop: frozenset[str]) -> torch.Tensor:
     return torch.tensor([s not in drop for s in speakers], dtype=torch.bool)
 
 
-def session_adapted(cf: CorpusFeatures, mean: torch.Tensor, prior: float | None) -> torch.Tensor:
-    """Every window of `cf` as the product sees it: adapted per session, causally."""
+def session_means(cf: CorpusFeatures, mean: torch.Tensor, prior: float) -> torch.Tensor:
+    """The blended session mean each window of `cf` sees, causally, per session."""
     windows = cf.windows.float()
-    if prior is None:
-        return windows
     out = torch.empty_like(windows)
     start = 0
     while start < len(windows):
         end = start
         while end < len(windows) and cf.window_sessions[end] == cf.window_sessions[start]:
             end += 1
-        part = windows[start:end]
-        out[start:end] = adapt(part, running_means(part, mean, prior), mean)
+        out[start:end] = running_means(windows[start:end], mean, prior)
         start = end
     return out
+
+
+def session_adapted(cf: CorpusFeatures, mean: torch.Tensor, prior: float | None) -> torch.Tensor:
+    """Every window of `cf` as the product sees it: adapted per session, causally."""
+    if prior is None:
+        return cf.windows.float()
+    return adapt(cf.windows, session_means(cf, mean, prior), mean)
 
 
 def clip_adapted(clips: torch.Tensor, mean: torch.Tensor, prior: float | None) -> torch.Tensor:
@@ -160,14 +164,17 @@ def score(probe: Probe, cf: CorpusFeatures, recipe: Recipe, only_speakers=None) 
     if only_speakers is not None:
         w_sel &= ~keep_rows(cf.window_sessions, only_speakers)
         c_sel = ~keep_rows(cf.clip_speakers, only_speakers)
-    windows = session_adapted(cf, probe.mean, recipe.prior_windows)
+    # Familiarity is measured with the default prior when adaptation is off.
+    means = session_means(cf, probe.mean, recipe.prior_windows or AdaptationConfig.prior_windows)
+    windows = cf.windows.float()
+    if recipe.prior_windows is not None:
+        windows = adapt(windows, means, probe.mean)
     logits = probe.logits(windows[w_sel])
     truth = cf.window_labels[w_sel].tolist()
     predicted = logits.argmax(1).tolist()
     clips = probe.logits(clip_adapted(cf.clips[c_sel], probe.mean, recipe.prior_windows))
     stream = macro_f1(truth, predicted, EMOTIONS)
-    means = _session_means(cf, probe.mean, recipe.prior_windows)[w_sel]
-    familiarity = distances(cf.windows[w_sel], means, probe.mean, probe.std)
+    familiarity = distances(cf.windows[w_sel], means[w_sel], probe.mean, probe.std)
     return {
         "stream_windows": len(truth),
         "stream_macro_f1": stream["macro_f1"],
@@ -183,13 +190,6 @@ def score(probe: Probe, cf: CorpusFeatures, recipe: Recipe, only_speakers=None) 
             "familiarity": familiarity,
         },
     }
-
-
-def _session_means(cf: CorpusFeatures, mean: torch.Tensor, prior: float | None) -> torch.Tensor:
-    """The blended session mean each window sees (with the default prior when adaptation is
-    off, so familiarity is measured the same way)."""
-    windows = cf.windows.float()
-    return windows - session_adapted(cf, mean, prior or 30.0) + mean
 
 
 def run(recipe: Recipe, data: dict[str, CorpusFeatures], rounding: torch.Tensor | None) -> dict:

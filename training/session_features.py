@@ -55,7 +55,6 @@ class CorpusFeatures:
     windows: torch.Tensor  # (N, layers + 1, 2 * width) float16
     window_labels: torch.Tensor  # (N,) class index, -1 where a window straddles two blocks
     window_sessions: tuple[str, ...]
-    window_speakers: tuple[str, ...]  # the block's speaker ("" where it straddles)
     clips: torch.Tensor
     clip_labels: torch.Tensor
     clip_speakers: tuple[str, ...]
@@ -91,20 +90,17 @@ def corpus_features(
     clip_makes: list[Example] = [partial(clip_window, u.path, size) for u in clip_items]
     (clips,) = cache.features(f"{corpus.name}-clips", [content, size], clip_makes)
 
-    speaker_of = {u.path: u.speaker for u in items}
     sessions = build_streams([replace(u, speaker=session_of(u)) for u in items], spec)
     hop = round(corpus.stream_hop * SAMPLE_RATE)
     makes: list[Example] = []
-    labels, window_sessions, window_speakers = [], [], []
+    labels, window_sessions = [], []
     for stream in sessions:
         audio = torch.from_numpy(stream.audio)
-        block_speakers = _block_speakers(stream, items, speaker_of)
         for start in range(0, audio.numel() - size + 1, hop):
             makes.append(partial(_window, audio, start, size))
             label = window_truth(stream.blocks, start / SAMPLE_RATE, (start + size) / SAMPLE_RATE)
             labels.append(-1 if label is None else label)
             window_sessions.append(stream.speaker)
-            window_speakers.append(block_speakers.get(label, "") if label is not None else "")
     keys = [content, repr(spec), corpus.stream_hop, size, "sessions"]
     (windows,) = cache.features(f"{corpus.name}-sessions", keys, makes)
     return CorpusFeatures(
@@ -112,13 +108,7 @@ def corpus_features(
         windows.half(),
         torch.tensor(labels, dtype=torch.long),
         tuple(window_sessions),
-        tuple(window_speakers),
         clips.half().reshape(len(clip_items), *windows.shape[1:]),
         torch.tensor([u.label for u in clip_items], dtype=torch.long),
         tuple(u.speaker for u in clip_items),
     )
-
-
-def _block_speakers(stream, items: list[Utterance], speaker_of: dict) -> dict[int, str]:
-    """Class -> speaker within one session (a RESD role plays one class in its dialogue)."""
-    return {u.label: speaker_of[u.path] for u in items if session_of(u) == stream.speaker}
