@@ -50,7 +50,8 @@ def adapt(pooled: torch.Tensor, means: torch.Tensor, prior_mean: torch.Tensor) -
 
 
 class SessionAdapter:
-    """The live session's running statistics over its speech windows."""
+    """The live session's running statistics over its speech windows; a speech window that
+    ends more than `reset_after_silence` seconds after the last one starts a new session."""
 
     def __init__(self, prior_mean: torch.Tensor, config: AdaptationConfig) -> None:
         self.prior_mean = prior_mean.float().cpu()
@@ -61,15 +62,33 @@ class SessionAdapter:
         """Forget the session: the next window starts from the training mean again."""
         self.total = torch.zeros_like(self.prior_mean)
         self.windows = 0
+        self.last_speech_end: float | None = None
 
-    def means(self, pooled: torch.Tensor, speech: torch.Tensor) -> torch.Tensor:
+    def _silence_before(self, end: float | None) -> float:
+        """Seconds between the last speech window's end and `end` (0 when either is unknown)."""
+        if end is None or self.last_speech_end is None:
+            return 0.0
+        return end - self.last_speech_end
+
+    def means(
+        self, pooled: torch.Tensor, speech: torch.Tensor, ends: list[float] | None = None
+    ) -> torch.Tensor:
         """The session mean for each row of `pooled` in order; rows with `speech` False neither
-        count nor move it (they see the mean of the speech before them)."""
+        count nor move it (they see the mean of the speech before them). `ends`: each row's
+        end in stream seconds, for the reset after silence."""
         out = torch.empty(pooled.shape, dtype=torch.float32)
         for i, row in enumerate(pooled.float().cpu()):
             if speech[i]:
+                end, last = None if ends is None else ends[i], self.last_speech_end
+                if (
+                    end is not None
+                    and last is not None
+                    and end - last > self.config.reset_after_silence
+                ):
+                    self.reset()
                 self.total = self.total + row
                 self.windows += 1
+                self.last_speech_end = end
             out[i] = session_mean(
                 self.total, self.windows, self.prior_mean, self.config.prior_windows
             )

@@ -1,6 +1,7 @@
 """Batched inference on 16 kHz windows: the fast path (folded BatchNorm, channels-last, bf16
 where the hardware has it, near-ties recomputed in fp32) by default, eager fp32 with
-`precision="fp32"`."""
+`precision="fp32"`; session adaptation and calibrated confidence where the model file has
+them."""
 
 import copy
 from dataclasses import dataclass
@@ -11,8 +12,11 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from ser.adaptation import AdaptationConfig, SessionAdapter, adapt
 from ser.bundle import resolve_checkpoint
+from ser.calibration import Calibration, distances
 from ser.checkpoint import Checkpoint, load_checkpoint
+from ser.errors import CheckpointError
 from ser.runtime import select_device, select_dtype
 from ser.whisper import WhisperEmotionNet
 
@@ -59,8 +63,10 @@ class Predictor:
     """Class probabilities for batches of waveform windows, on GPU when there is one.
 
     In bf16, a window whose two best classes lie within `tie_margin` is recomputed in fp32, so
-    its label is the fp32 reference's (only where `settle` asks, e.g. windows the speech gate
-    passes: a gated-out window has no label); `recomputed` counts those windows."""
+    its label is the fp32 reference's (only for speech windows: a gated-out window has no
+    label); `recomputed` counts those windows. A model file with `adaptation` re-centres each
+    window on its session's running mean (`adapt=False` turns it off); one with `calibration`
+    divides the logits by a temperature that grows with the session's unfamiliarity."""
 
     def __init__(
         self,
@@ -69,6 +75,8 @@ class Predictor:
         precision: str = "auto",
         max_batch: int | None = None,
         tie_margin: float = 0.02,
+        adapt: bool = True,
+        name: str = "model",
     ) -> None:
         self.labels = checkpoint.labels
         self.sample_rate = checkpoint.features.sample_rate
@@ -77,7 +85,7 @@ class Predictor:
         self.dtype = select_dtype(self.device, precision)
         # On CPU one window at a time is fastest per window (feature maps stay in cache).
         self.max_batch = max_batch or (64 if self.device.type == "cuda" else 1)
-        self.name = "model"
+        self.name = name
         # The label smoother's settings chosen for this model (training.tune_smoother --write).
         self.smoother_settings = checkpoint.meta.get("smoother")
         model = checkpoint.model.eval()
@@ -96,6 +104,30 @@ class Predictor:
         # The Whisper net casts its own input; the seed CNN takes the compute dtype.
         self._input_dtype = torch.float32 if self.family == "whisper" else self.dtype
         self.windows = self.recomputed = 0
+        self._session_settings(checkpoint, adapt)
+
+    def _session_settings(self, checkpoint: Checkpoint, adapt: bool) -> None:
+        """Adaptation and calibration from the model file (CheckpointError when invalid)."""
+        meta = checkpoint.meta
+        try:
+            adaptation = AdaptationConfig.from_settings(meta.get("adaptation"))
+            self.calibration = Calibration.from_settings(meta.get("calibration"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{self.name}: invalid adaptation or calibration") from exc
+        if (adaptation or self.calibration) and self.family != "whisper":
+            raise CheckpointError(f"{self.name}: session settings need a Whisper-family model")
+        self.adapting = adapt and adaptation is not None
+        # Familiarity is measured with the default prior where the file does not adapt.
+        self.session_config = adaptation or AdaptationConfig()
+        self.uncertain_below = self.calibration.uncertain_below if self.calibration else 0.0
+        head = checkpoint.model.net.heads[0] if adaptation or self.calibration else None
+        self._standard = None if head is None else (head.feature_mean, head.feature_std)
+
+    def new_session(self) -> SessionAdapter | None:
+        """The running statistics one stream needs (None when the model file uses none)."""
+        if self._standard is None:
+            return None
+        return SessionAdapter(self._standard[0], self.session_config)
 
     @classmethod
     def load(
@@ -103,9 +135,7 @@ class Predictor:
     ) -> "Predictor":
         """From a checkpoint file, or the shipped model when `path` is None."""
         resolved = resolve_checkpoint(path)
-        predictor = cls(load_checkpoint(resolved), device, precision, **kw)
-        predictor.name = resolved.name
-        return predictor
+        return cls(load_checkpoint(resolved), device, precision, name=resolved.name, **kw)
 
     @property
     def description(self) -> str:
@@ -115,30 +145,83 @@ class Predictor:
 
     @torch.inference_mode()
     def probabilities(
-        self, windows: torch.Tensor | np.ndarray, settle: np.ndarray | None = None
+        self,
+        windows: torch.Tensor | np.ndarray,
+        speech: np.ndarray | None = None,
+        sessions: list[SessionAdapter | None] | None = None,
+        ends: list[float] | None = None,
     ) -> np.ndarray:
-        """(N, samples) 16 kHz windows -> (N, classes) float32 probabilities; `settle` (N bools,
-        default all) marks the windows whose near-ties are recomputed in fp32."""
+        """(N, samples) 16 kHz windows -> (N, classes) float32 probabilities. `speech` (N bools,
+        default all): the windows the gate passes, whose near-ties are recomputed in fp32 and
+        which count in their session; `sessions` (one per row; default: each window a session
+        of its own, as a clip is) with `ends` (stream seconds) for the reset after silence."""
         batch = torch.as_tensor(windows, dtype=torch.float32)
         if batch.ndim == 1:
             batch = batch.unsqueeze(0)
         wanted = torch.ones(len(batch), dtype=torch.bool)
-        if settle is not None:
-            wanted = torch.as_tensor(settle, dtype=torch.bool)
+        if speech is not None:
+            wanted = torch.as_tensor(speech, dtype=torch.bool)
         out = []
-        chunks = zip(batch.split(self.max_batch), wanted.split(self.max_batch), strict=True)
-        for chunk, chunk_wanted in chunks:
+        for first in range(0, len(batch), self.max_batch):
+            rows = slice(first, first + self.max_batch)
+            chunk, chunk_wanted = batch[rows], wanted[rows]
             features = self.frontend(chunk.to(self.device, non_blocking=True))  # always fp32
-            probs = self.net(features.to(self._input_dtype)).float().softmax(dim=-1)
+            means = None
+            if self._standard is None:
+                probs = self.net(features.to(self._input_dtype)).float().softmax(dim=-1)
+            else:
+                pooled = self.net.pooled(features)
+                means = self._session_means(
+                    pooled, chunk_wanted, sessions and sessions[rows], ends and ends[rows]
+                )
+                probs = self._session_probs(self.net, pooled, means)
             if self.reference_net is not None:
                 best, second = probs.topk(2, dim=-1).values.unbind(dim=-1)
                 ties = (best - second < self.tie_margin) & chunk_wanted.to(probs.device)
                 if ties.any():
-                    probs[ties] = self.reference_net(features[ties]).softmax(dim=-1)
+                    probs[ties] = self._reference_probs(features[ties], means, ties)
                     self.recomputed += int(ties.sum())
             self.windows += len(chunk)
             out.append(probs.cpu())
         return torch.cat(out).numpy()
+
+    def _session_means(
+        self,
+        pooled: torch.Tensor,
+        speech: torch.Tensor,
+        sessions: list[SessionAdapter | None] | None,
+        ends: list[float] | None,
+    ) -> torch.Tensor:
+        """Each row's session mean, its session's statistics moved on by the row."""
+        means = torch.empty(pooled.shape, dtype=torch.float32)
+        for i in range(len(pooled)):
+            session = sessions[i] if sessions else None
+            session = session or self.new_session()
+            row_end = None if ends is None else [ends[i]]
+            means[i] = session.means(pooled[i : i + 1], speech[i : i + 1], row_end)[0]
+        return means.to(pooled.device)
+
+    def _session_probs(
+        self, net: nn.Module, pooled: torch.Tensor, means: torch.Tensor
+    ) -> torch.Tensor:
+        """Probabilities from pooled features: adapted to the session, then calibrated."""
+        mean, std = (t.to(pooled.device) for t in self._standard)
+        adapted = adapt(pooled, means, mean) if self.adapting else pooled
+        logits = net.classify(adapted).float()
+        if self.calibration is not None:
+            familiarity = distances(pooled, means, mean, std).cpu()
+            logits = logits / self.calibration.temperature(familiarity).to(logits.device)
+        return logits.softmax(dim=-1)
+
+    def _reference_probs(
+        self, features: torch.Tensor, means: torch.Tensor | None, rows: torch.Tensor
+    ) -> torch.Tensor:
+        """The fp32 reference's probabilities of some rows (the session means they saw)."""
+        if means is None:
+            return self.reference_net(features).softmax(dim=-1)
+        return self._session_probs(
+            self.reference_net, self.reference_net.pooled(features), means[rows]
+        )
 
 
 @dataclass(frozen=True)

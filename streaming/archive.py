@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from ser.adaptation import SessionAdapter
 from ser.cli_support import first_line
 from ser.errors import SerError
 from ser.predictor import Predictor
@@ -20,7 +21,7 @@ from streaming.events import WindowEvent
 from streaming.postprocess import LabelSmoother, SmootherConfig
 from streaming.replay import iter_windows
 from streaming.sources import FileSource
-from streaming.worker import WorkerConfig
+from streaming.worker import WorkerConfig, judge
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ModelFacts:
     window_samples: int
     smoother_settings: object
     name: str
+    uncertain_below: float
 
     @classmethod
     def of(cls, predictor: Predictor) -> "ModelFacts":
@@ -41,6 +43,7 @@ class ModelFacts:
             predictor.window_samples,
             predictor.smoother_settings,
             predictor.name,
+            predictor.uncertain_below,
         )
 
 
@@ -52,15 +55,20 @@ class DeferredPredictor:
         self.labels, self.sample_rate = facts.labels, facts.sample_rate
         self.window_samples, self.name = facts.window_samples, facts.name
         self.smoother_settings = facts.smoother_settings
+        self.uncertain_below = facts.uncertain_below
         self._windows: queue.Queue[tuple[torch.Tensor, bool]] = queue.Queue(capacity)
         self.closed = False
 
+    def new_session(self) -> None:
+        """Sessions live with the model in the main process (ArchiveScorer)."""
+        return None
+
     def probabilities(
-        self, windows: torch.Tensor | np.ndarray, settle: np.ndarray | None = None
+        self, windows: torch.Tensor | np.ndarray, speech: np.ndarray | None = None, *_: object
     ) -> np.ndarray:
-        """Keep (N, samples) windows and their `settle` flags; (N, classes) NaN."""
+        """Keep (N, samples) windows and their `speech` flags; (N, classes) NaN."""
         batch = torch.as_tensor(windows, dtype=torch.float32)
-        flags = np.ones(len(batch), bool) if settle is None else np.asarray(settle, bool)
+        flags = np.ones(len(batch), bool) if speech is None else np.asarray(speech, bool)
         for item in zip(batch, flags.tolist(), strict=True):
             while True:  # bounded: a long file never piles up in memory
                 try:
@@ -87,7 +95,7 @@ class WindowPack:
     order, and the files that ended."""
 
     clips: torch.Tensor  # (n, samples) 16 kHz windows
-    settle: torch.Tensor  # (n,) bool: near-ties recomputed in fp32, as the worker asks
+    speech: torch.Tensor  # (n,) bool: the gate's verdict, as the worker hands it to the model
     events: list[tuple[int, WindowEvent, int]]  # (file index, event, its row in clips or -1)
     ends: list[tuple[int, str | None]]  # (file index, error message or None)
 
@@ -102,7 +110,7 @@ class PackBuilder:
 
     window_samples: int
     clips: list[torch.Tensor] = field(default_factory=list)
-    settle: list[bool] = field(default_factory=list)
+    speech: list[bool] = field(default_factory=list)
     events: list[tuple[int, WindowEvent, int]] = field(default_factory=list)
     ends: list[tuple[int, str | None]] = field(default_factory=list)
 
@@ -111,16 +119,16 @@ class PackBuilder:
         if window is not None:
             row = len(self.clips)
             self.clips.append(window[0])
-            self.settle.append(window[1])
+            self.speech.append(window[1])
         self.events.append((index, event, row))
 
     def take(self) -> WindowPack:
         """The pack so far; the builder starts empty again."""
         clips = torch.stack(self.clips) if self.clips else torch.zeros(0, self.window_samples)
         pack = WindowPack(
-            clips, torch.tensor(self.settle, dtype=torch.bool), self.events, self.ends
+            clips, torch.tensor(self.speech, dtype=torch.bool), self.events, self.ends
         )
-        self.clips, self.settle, self.events, self.ends = [], [], [], []
+        self.clips, self.speech, self.events, self.ends = [], [], [], []
         return pack
 
 
@@ -172,45 +180,54 @@ class FileWindows:
 
 
 class ArchiveScorer:
-    """The main-process side: the model's probabilities for a pack, put into each file's
-    events as the live worker puts them (probabilities, label, confidence, smoothed label)."""
+    """The main-process side: the model's probabilities for a pack (each file its own session),
+    put into each file's events as the live worker puts them."""
 
     def __init__(self, predictor: Predictor, config: WorkerConfig, paths: Sequence[str]) -> None:
         self.predictor, self.paths = predictor, list(paths)
         self.smoother = config.smoother or SmootherConfig.from_settings(
             predictor.smoother_settings, predictor.name
         )
-        self._open: dict[int, tuple[list[WindowEvent], LabelSmoother]] = {}
+        self._open: dict[int, OpenFile] = {}
+
+    def _file(self, index: int) -> "OpenFile":
+        if index not in self._open:
+            smoother = LabelSmoother(self.predictor.labels, self.smoother)
+            self._open[index] = OpenFile([], smoother, self.predictor.new_session())
+        return self._open[index]
 
     def score(self, pack: WindowPack) -> list[FileWindows]:
         """Run the model on the pack's windows; the files that ended with it."""
         probs = np.zeros((0, len(self.predictor.labels)), np.float32)
         if len(pack.clips):
-            probs = self.predictor.probabilities(pack.clips, pack.settle.numpy())
+            rows = sorted((row, index, event) for index, event, row in pack.events if row >= 0)
+            sessions = [self._file(index).session for _, index, _ in rows]
+            ends = [event.end for _, _, event in rows]
+            speech = pack.speech.numpy()
+            probs = self.predictor.probabilities(pack.clips, speech, sessions, ends)
         for index, event, row in pack.events:
-            events, smoother = self._open.setdefault(
-                index, ([], LabelSmoother(self.predictor.labels, self.smoother))
-            )
-            events.append(self._filled(event, probs[row], smoother) if row >= 0 else event)
-            if row < 0:
-                smoother.update(None)
+            file = self._file(index)
+            if row >= 0:
+                event = replace(
+                    event, **judge(probs[row], event.speech, self.predictor, file.smoother)
+                )
+            else:
+                file.smoother.update(None)
+            file.events.append(event)
         done = []
         for index, error in pack.ends:
-            events, _ = self._open.pop(index, ([], None))
+            events = self._open.pop(index).events if index in self._open else []
             done.append(FileWindows(self.paths[index], [] if error else events, error))
         return done
 
-    def _filled(
-        self, event: WindowEvent, probs: np.ndarray, smoother: LabelSmoother
-    ) -> WindowEvent:
-        labels, top = self.predictor.labels, int(probs.argmax())
-        return replace(
-            event,
-            probs={name: float(v) for name, v in zip(labels, probs, strict=True)},
-            label=labels[top] if event.speech else None,
-            confidence=float(probs[top]),
-            smoothed=smoother.update(probs if event.speech else None),
-        )
+
+@dataclass
+class OpenFile:
+    """A file being scored: its events so far, its smoother and its session."""
+
+    events: list[WindowEvent]
+    smoother: LabelSmoother
+    session: SessionAdapter | None
 
 
 def default_workers(processes: int = 1) -> int:

@@ -82,6 +82,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", help="model file (default: the shipped model)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     p.add_argument(
+        "--no-adapt",
+        action="store_true",
+        help="do not adapt to the session's voice, language and room (the model file's "
+        "running-mean adaptation)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         help="CPU inference threads (default: all cores but one, all for --fast files)",
@@ -147,7 +153,9 @@ def live(args: argparse.Namespace) -> int:
         raise SerError("-o - would write events over the screen; add --no-tui to write them there")
     if args.threads is not None and args.threads < 1:
         raise SerError("--threads must be at least 1")
-    predictor = Predictor.load(args.checkpoint, args.compute, args.precision)
+    predictor = Predictor.load(
+        args.checkpoint, args.compute, args.precision, adapt=not args.no_adapt
+    )
     if predictor.device.type == "cpu":  # live audio and the UI keep a core; --fast files not
         set_cpu_threads(args.threads, keep_one_core=args.file is None or args.realtime)
     config = WorkerConfig(hop, args.min_start, vad=VadConfig(args.vad_threshold, args.speech_share))

@@ -23,6 +23,8 @@ class WindowEvent:
     level_db: float
     span_start: float  # start of the new audio this window adds (end - hop, or 0)
     gap: bool = False  # audio inside the window was lost (dropped blocks): it is spliced
+    uncertain: bool = False  # a speech window whose calibrated confidence is below the model's
+    # threshold: its label is shown as unsure and the smoothed label holds
 
     def record(self) -> dict[str, Any]:
         return {
@@ -33,6 +35,7 @@ class WindowEvent:
             "wall_time": round(self.wall_time, 3),
             "label": self.label,
             "confidence": round(self.confidence, 4),
+            "uncertain": self.uncertain,
             "speech": self.speech,
             "speech_share": round(self.speech_share, 3),
             "speaking": self.speaking,

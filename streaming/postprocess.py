@@ -50,8 +50,9 @@ class LabelSmoother:
         self._ema: np.ndarray | None = None
         self._current: int | None = None
 
-    def update(self, probs: np.ndarray | None) -> str | None:
-        """Feed one window's probabilities (None for silence); returns the smoothed label."""
+    def update(self, probs: np.ndarray | None, hold: bool = False) -> str | None:
+        """Feed one window's probabilities (None for silence); returns the smoothed label.
+        With `hold` (an uncertain window) the average moves but the label does not switch."""
         if probs is None:
             self._ema, self._current = None, None
             return None
@@ -59,7 +60,8 @@ class LabelSmoother:
         self._ema = probs.copy() if self._ema is None else (1 - alpha) * self._ema + alpha * probs
         best = int(self._ema.argmax())
         if self._current is None or (
-            best != self._current
+            not hold
+            and best != self._current
             and self._ema[best] - self._ema[self._current] >= self.config.switch_margin
         ):
             self._current = best

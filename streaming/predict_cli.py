@@ -50,6 +50,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--speech-share", type=float, default=VadConfig.min_speech_share)
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     parser.add_argument(
+        "--no-adapt",
+        action="store_true",
+        help="do not adapt to the session's voice, language and room (the model file's "
+        "running-mean adaptation)",
+    )
+    parser.add_argument(
         "--workers", type=int, help="loader processes per device (default: the cores, up to 8)"
     )
     parser.add_argument("--devices", type=int, default=1, help="processes (GPUs) per node")
@@ -129,7 +135,11 @@ def predict(args: argparse.Namespace) -> int:
     files = input_files(args.paths)
     # Distributed, each rank loads the model itself: a bad file fails here, once.
     labels = load_checkpoint(checkpoint).labels if distributed else None
-    predictor = None if distributed else Predictor.load(checkpoint, args.device, args.precision)
+    predictor = (
+        None
+        if distributed
+        else Predictor.load(checkpoint, args.device, args.precision, adapt=not args.no_adapt)
+    )
     if predictor is not None:  # distributed, each rank's worker refuses the settings itself
         check_settings(WorkerConfig(args.hop, vad=args.vad), predictor)
     store = ResultStore(args.output, args.format)

@@ -25,10 +25,16 @@ class ArchiveModule(pl.LightningModule):
     """The Predictor on this rank's device and the loader of this rank's files."""
 
     def __init__(
-        self, checkpoint: Path, precision: str, paths: list[str], config: WorkerConfig, workers: int
+        self,
+        checkpoint: Path,
+        precision: str,
+        adapt: bool,
+        paths: list[str],
+        config: WorkerConfig,
+        workers: int,
     ) -> None:
         super().__init__()
-        self.checkpoint, self.precision_name = checkpoint, precision
+        self.checkpoint, self.precision_name, self.adapt = checkpoint, precision, adapt
         self.paths, self.config, self.workers = paths, config, workers
         self.share: list[str] = []
 
@@ -36,7 +42,9 @@ class ArchiveModule(pl.LightningModule):
         device = self.trainer.strategy.root_device  # Lightning made it the current device
         if device.type == "cpu":  # the host's cores shared by the ranks on it
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.trainer.num_devices))
-        self.predictor = Predictor.load(self.checkpoint, device.type, self.precision_name)
+        self.predictor = Predictor.load(
+            self.checkpoint, device.type, self.precision_name, adapt=self.adapt
+        )
         self.share = self.paths[self.global_rank :: self.trainer.world_size]
         self.scorer = ArchiveScorer(self.predictor, self.config, self.share)
 
@@ -92,7 +100,9 @@ def score_distributed(
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
     warnings.filterwarnings("ignore", message="Couldn't infer the batch indices")
     config = WorkerConfig(args.hop, vad=args.vad)
-    module = ArchiveModule(checkpoint, args.precision, todo, config, args.workers)
+    module = ArchiveModule(
+        checkpoint, args.precision, not args.no_adapt, todo, config, args.workers
+    )
     try:
         trainer = pl.Trainer(
             accelerator=ACCELERATORS[args.device],

@@ -96,6 +96,8 @@ class WindowWorker(threading.Thread):
             predictor.smoother_settings, predictor.name
         )
         self.smoother = LabelSmoother(predictor.labels, smoother)
+        self.session = predictor.new_session()
+        self._reset_session = threading.Event()
         self._smoothed: str | None = None
         self._index = 0
         self._stop = threading.Event()
@@ -104,6 +106,10 @@ class WindowWorker(threading.Thread):
     def stop(self) -> None:
         """Ask the loop to end after the batch in hand."""
         self._stop.set()
+
+    def reset_session(self) -> None:
+        """Forget the session's statistics before the next batch (a new speaker, say)."""
+        self._reset_session.set()
 
     def run(self) -> None:
         try:
@@ -177,9 +183,13 @@ class WindowWorker(threading.Thread):
             mono = resample(to_mono(ring.read(w.start, w.end)), rate, self.predictor.sample_rate)
             speech.append(self._vad_step(mono, w.end))
             clips.append(fit_length(mono, self.predictor.window_samples))
-        # Near-ties matter only where the gate lets a label through.
-        settle = np.array([is_speech for _, is_speech, _ in speech], dtype=bool)
-        probs = self.predictor.probabilities(torch.stack(clips), settle)
+        if self._reset_session.is_set() and self.session is not None:
+            self._reset_session.clear()
+            self.session.reset()
+        gated = np.array([is_speech for _, is_speech, _ in speech], dtype=bool)
+        ends = [self._seconds(w.end, after=False) for w in batch]
+        sessions = [self.session] * len(batch)
+        probs = self.predictor.probabilities(torch.stack(clips), gated, sessions, ends)
         self._last_end = end
         # Keep one window behind the last end: the final (tail) window may start there.
         ring.release(max(0, self._last_end - self.window))
@@ -229,29 +239,38 @@ class WindowWorker(threading.Thread):
         speaking: bool,
         level: float,
     ) -> None:
-        labels = self.predictor.labels
-        smoothed = self.smoother.update(probs if speech else None)
         now = time.monotonic()
-        top = int(probs.argmax())
         event = WindowEvent(
             index=self._index,
             start=self._seconds(w.start),
             end=self._seconds(w.end, after=False),
             wall_time=time.time(),
-            probs={name: float(v) for name, v in zip(labels, probs, strict=True)},
-            label=labels[top] if speech else None,
-            confidence=float(probs[top]),
             speech=speech,
             speech_share=share,
             speaking=speaking,
-            smoothed=smoothed,
             latency_ms=max(0.0, (now - w.arrival) * 1000),
             level_db=level,
             span_start=self._seconds(w.span_start),
             gap=any(w.start < at < w.end for at, _ in list(self.source.ring.gaps)),
+            **judge(probs, speech, self.predictor, self.smoother),
         )
         self._index += 1
         self.publish(event)
-        if smoothed != self._smoothed:
-            self.publish(ChangeEvent(event.end, event.wall_time, self._smoothed, smoothed))
-            self._smoothed = smoothed
+        if event.smoothed != self._smoothed:
+            self.publish(ChangeEvent(event.end, event.wall_time, self._smoothed, event.smoothed))
+            self._smoothed = event.smoothed
+
+
+def judge(probs: np.ndarray, speech: bool, predictor: Predictor, smoother: LabelSmoother) -> dict:
+    """A window's probabilities, label, confidence, uncertainty and smoothed label: a label only
+    on speech; `uncertain` when the (calibrated) top probability is below the model's threshold,
+    and then the smoothed label holds."""
+    top = int(probs.argmax())
+    uncertain = speech and bool(probs[top] < predictor.uncertain_below)
+    return {
+        "probs": {name: float(v) for name, v in zip(predictor.labels, probs, strict=True)},
+        "label": predictor.labels[top] if speech else None,
+        "confidence": float(probs[top]),
+        "uncertain": uncertain,
+        "smoothed": smoother.update(probs if speech else None, hold=uncertain),
+    }

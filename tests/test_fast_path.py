@@ -55,7 +55,7 @@ def test_only_the_windows_asked_for_are_settled() -> None:
     windows = torch.from_numpy(np.stack([speech_like(5.0, seed=i) for i in range(3)]))
     eager = Predictor(checkpoint, "cpu", "fp32").probabilities(windows)
     always = Predictor(checkpoint, "cpu", "bf16", tie_margin=1.0, max_batch=2)
-    probs = always.probabilities(windows, settle=np.array([True, False, True]))
+    probs = always.probabilities(windows, speech=np.array([True, False, True]))
     assert always.recomputed == 2
     np.testing.assert_allclose(probs[[0, 2]], eager[[0, 2]], atol=1e-5)
     assert np.abs(probs[1] - eager[1]).max() > 1e-4  # left in bf16

@@ -2,12 +2,15 @@
 log, session panel, zoom/scroll keys, saving, quitting, and the device picker."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import synth
 from textual.app import App
 
+from ser.bundle import shipped_model_path
+from ser.checkpoint import load_checkpoint, save_checkpoint
 from ser.predictor import Predictor
 from ser.records import RecordWriter
 from streaming.events import WindowEvent
@@ -186,3 +189,45 @@ async def test_s_saves_beside_the_output_else_in_the_timeline_folder(
         saved = sorted(p.suffix for p in (tmp_path / folder).glob("ser-timeline-*"))
         assert saved == [".jsonl", ".png"], folder
     assert list((tmp_path / "cwd").iterdir()) == []
+
+
+async def test_uncertain_windows_read_as_unsure_in_the_now_panel_and_the_lanes() -> None:
+    fear = dict(zip(CLASSES, (0.10, 0.15, 0.38, 0.12, 0.15, 0.10), strict=True))
+    event = replace(window(6.0, fear, speech=True, smoothed="sad"), uncertain=True)
+    app = PanelsApp()
+    async with app.run_test(size=(60, 24)) as pilot:
+        now, lanes = app.query_one(NowPanel), app.query_one(EmotionLanes)
+        now.show(event)
+        text = now.content.plain
+        assert "FEAR?" in text and "unsure: this window 38%" in text and "smoothed sad" in text
+        lanes.history.add(event)
+        lanes.refresh()
+        await pilot.pause(0.1)
+        band = lanes.render().plain.splitlines()[0]
+        assert band.startswith("smoothed") and "?" in band
+        now.show(replace(event, uncertain=False))
+        assert "unsure" not in now.content.plain and "FEAR?" not in now.content.plain
+
+
+async def test_r_starts_a_new_session(
+    tmp_path: Path, segmented_wav: Path, tiny_checkpoint: Path
+) -> None:
+    checkpoint = load_checkpoint(shipped_model_path())
+    adapting = save_checkpoint(tmp_path / "adapting.pt", checkpoint.model, checkpoint.labels,
+                               meta={"adaptation": {"prior_windows": 30.0,
+                                                    "reset_after_silence": 20.0}})  # fmt: skip
+    app = file_app(tmp_path, adapting, segmented_wav)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.finished)
+        worker = app.pipeline.worker
+        assert worker.session.windows > 0
+        await pilot.press("r")
+        assert worker._reset_session.is_set()
+        await pilot.press("q")
+    plain = file_app(tmp_path, tiny_checkpoint, segmented_wav)
+    async with plain.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: plain.finished)
+        await pilot.press("r")
+        await pilot.pause(0.1)
+        assert any("keeps no session" in str(n.message) for n in plain._notifications)
+        await pilot.press("q")

@@ -53,6 +53,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "the live worker (clean; with babble and white noise at 10 dB unless --split all)",
     )
     parser.add_argument("--hop", type=float, default=1.0, help="window hop for --streams, s")
+    parser.add_argument(
+        "--no-adapt",
+        action="store_true",
+        help="do not adapt to the session's voice, language and room (the model file's "
+        "running-mean adaptation)",
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("eval"))
     parser.add_argument("--noise", choices=("white", "babble"), help="add noise to every clip")
     parser.add_argument("--snr", type=float, default=10.0, help="SNR in dB for --noise")
@@ -158,7 +164,8 @@ def evaluate_streams(
     args: argparse.Namespace, checkpoint: Path, datamodule: EmotionDataModule
 ) -> list[dict[str, Any]]:
     """Stream scores per condition, through the live worker path; streams.json + .md."""
-    predictor = Predictor(load_checkpoint(checkpoint), args.accelerator.replace("gpu", "cuda"))
+    device = args.accelerator.replace("gpu", "cuda")
+    predictor = Predictor(load_checkpoint(checkpoint), device, adapt=not args.no_adapt)
     items = getattr(datamodule.split, args.split)
     conditions: list[tuple[str, float] | None] = [None]
     if args.split != "all":

@@ -41,6 +41,7 @@ class LiveApp(App[int]):
         Binding("ctrl+c", f"end_run({signal.SIGINT.value})", show=False, priority=True),
         ("space", "toggle_pause", "Pause"),
         ("s", "save", "Save"),
+        ("r", "reset_session", "New session"),
         ("plus,equals_sign", "zoom(1)", "Zoom out"),
         ("minus", "zoom(-1)", "Zoom in"),
         ("left", "scroll(-0.5)", "Back"),
@@ -204,6 +205,14 @@ class LiveApp(App[int]):
         if self.pipeline is not None:
             self.pipeline.toggle_pause()
             self._refresh_status()
+
+    def action_reset_session(self) -> None:
+        """Forget the session's statistics (adaptation and familiarity): a new speaker, say."""
+        if self.pipeline is None or self.pipeline.worker.session is None:
+            self.notify("this model keeps no session statistics")
+            return
+        self.pipeline.worker.reset_session()
+        self.notify("session reset: adapting to the voice from here on")
 
     def action_save(self) -> None:
         if not self.history.marks:

@@ -20,6 +20,7 @@ class WindowMark:
     probs: tuple[float, ...] | None  # None: a silent window the model did not run on
     speech: bool
     smoothed: str | None
+    uncertain: bool = False  # a speech window below the model's confidence threshold
 
 
 class WindowHistory:
@@ -40,6 +41,7 @@ class WindowHistory:
                 None if event.probs is None else tuple(event.probs.values()),
                 event.speech,
                 event.smoothed,
+                event.uncertain,
             )
         )
         self.ends.append(event.end)

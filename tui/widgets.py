@@ -25,7 +25,8 @@ def clock(seconds: float) -> str:
 
 class EmotionLanes(Widget):
     """One lane per class plus silence, time running left to right; each cell's colour is that
-    class's probability in that window. The smoothed label runs as a band above the lanes."""
+    class's probability in that window, dotted where the window is uncertain. The smoothed label
+    runs as a band above the lanes ("?" over uncertain windows)."""
 
     span: reactive[float] = reactive(SPANS[1])
     view_end: reactive[float | None] = reactive(None)  # None: follow the live end
@@ -80,8 +81,8 @@ class EmotionLanes(Widget):
     def _band(self, cells: list[WindowMark | None]) -> Text:
         text = Text("smoothed".ljust(LABEL_WIDTH), style="dim")
         for mark in cells:
-            style = "" if mark is None else f"on {colour(mark.smoothed)}"
-            text.append(" ", style=style)
+            style = "" if mark is None else f"black on {colour(mark.smoothed)}"
+            text.append("?" if mark is not None and mark.uncertain else " ", style=style)
         return text
 
     def _lane(self, cells: list[WindowMark | None], index: int) -> Text:
@@ -95,7 +96,8 @@ class EmotionLanes(Widget):
             else:
                 strength = mark.probs[index] if mark.speech else 0.0
                 hue = colour(self.labels[index])
-            text.append(" ", style=f"on {blend(SILENCE_COLOUR, hue, strength)}")
+            glyph = "·" if mark.uncertain and index < len(self.labels) else " "
+            text.append(glyph, style=f"grey70 on {blend(SILENCE_COLOUR, hue, strength)}")
         return text
 
     def _axis(self, start: float, end: float, cols: int) -> Text:
@@ -114,16 +116,20 @@ class EmotionLanes(Widget):
 
 
 class NowPanel(Static):
-    """This window's label and probability, then the smoothed label on a line of its own, so
-    the two never read as one claim; speaking now, the level, and this window's class bars
-    (none for a silent window: it claims no emotion)."""
+    """This window's label and probability (marked unsure below the model's threshold), then
+    the smoothed label on a line of its own, so the two never read as one claim; speaking now,
+    the level, and this window's class bars (none for a silent window: it claims no emotion)."""
 
     def show(self, event: WindowEvent) -> None:
         text = Text(no_wrap=True, overflow="crop")
         if event.speech and event.probs:
             top = max(event.probs, key=event.probs.get)
-            text.append(f" {top.upper()} ", style=f"bold black on {colour(top)}")
-            text.append(f" this window {event.probs[top]:.0%}\n")
+            if event.uncertain:
+                text.append(f" {top.upper()}? ", style=f"black on {colour(top)}")
+                text.append(f" unsure: this window {event.probs[top]:.0%}\n", style="italic")
+            else:
+                text.append(f" {top.upper()} ", style=f"bold black on {colour(top)}")
+                text.append(f" this window {event.probs[top]:.0%}\n")
         else:
             text.append(" SILENCE ", style="bold white on grey30")
             text.append(" this window: no emotion\n", style="dim")
