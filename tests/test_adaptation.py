@@ -46,10 +46,10 @@ def test_adaptation_settings_from_a_model_file() -> None:
 
 
 def test_temperature_follows_the_distances() -> None:
-    calibration = Calibration((math.log(2.0), 1.0, 0.0), 0.4)
-    familiarity = torch.tensor([[1.0, 1.0], [3.0, 1.0]])
-    # log T = log 2 + log(window distance): T = 2 at distance 1, 6 at distance 3.
-    assert calibration.temperature(familiarity).flatten().tolist() == pytest.approx([2.0, 6.0])
+    calibration = Calibration((math.log(2.0), 1.0, 0.0, -1.0), 0.4)
+    familiarity = torch.tensor([[1.0, 1.0, 1.0], [3.0, 1.0, 1.0], [3.0, 5.0, 3.0]])
+    # log T = log 2 + log(window distance) - log(adapted distance): T = 2, 6, then 2 * 3 / 3.
+    assert calibration.temperature(familiarity).flatten().tolist() == pytest.approx([2, 6, 2])
     assert Calibration.from_settings(calibration.settings()) == calibration
     assert Calibration.from_settings(None) is None
 
@@ -58,7 +58,10 @@ def test_distances_are_one_for_one_standard_deviation() -> None:
     mean, std = torch.zeros(2, 3), torch.full((2, 3), 2.0)
     pooled = torch.full((1, 2, 3), 2.0)  # one standard deviation in every feature
     session = torch.zeros(1, 2, 3)
-    assert distances(pooled, session, mean, std)[0].tolist() == pytest.approx([1.0, 1e-3])
+    # The session mean sits on the training mean, so the adapted window is the window.
+    assert distances(pooled, session, mean, std)[0].tolist() == pytest.approx([1.0, 1e-3, 1.0])
+    shifted = torch.full((1, 2, 3), 4.0)  # the session two deviations off: adapted back to 1
+    assert distances(pooled + 4, shifted, mean, std)[0].tolist() == pytest.approx([3, 2, 1])
 
 
 def test_probe_fit_separates_separable_classes() -> None:
@@ -82,5 +85,5 @@ def test_uncertainty_threshold_flags_where_wrong_outnumber_right() -> None:
     labels = torch.tensor([1, 1, 1, 0, 0, 0])
     rest = ((1 - tops) / 2).log()
     logits = torch.stack([tops.log(), rest, rest], dim=1)
-    part = {"logits": logits, "labels": labels, "familiarity": torch.ones(6, 2)}
-    assert uncertainty_threshold(Calibration((0.0, 0.0, 0.0), 0.0), {"c": part}) == 0.6
+    part = {"logits": logits, "labels": labels, "familiarity": torch.ones(6, 3)}
+    assert uncertainty_threshold(Calibration((0.0,) * 4, 0.0), {"c": part}) == 0.6

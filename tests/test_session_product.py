@@ -21,7 +21,7 @@ from streaming.sources import FileSource
 from streaming.worker import WorkerConfig
 
 ADAPTATION = {"prior_windows": 2.0, "reset_after_silence": 10.0}
-CALIBRATION = {"weights": [math.log(2.0), 0.0, 0.0], "uncertain_below": 0.5}  # T = 2
+CALIBRATION = {"weights": [math.log(2.0), 0.0, 0.0, 0.0], "uncertain_below": 0.5}  # T = 2
 
 
 def with_meta(tmp_path: Path, **entries: object) -> Checkpoint:
@@ -104,7 +104,7 @@ def test_a_file_without_session_settings_predicts_as_before(windows: torch.Tenso
     "entries",
     [
         {"calibration": {"weights": [0.0, 1.0], "uncertain_below": 0.3}},
-        {"calibration": {"weights": [0.0, 0.0, 0.0], "uncertain_below": 1.5}},
+        {"calibration": {"weights": [0.0, 0.0, 0.0, 0.0], "uncertain_below": 1.5}},
         {"adaptation": {"prior_windows": -1.0, "reset_after_silence": 20.0}},
         {"adaptation": {"prior": 30}},
     ],

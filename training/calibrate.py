@@ -24,11 +24,11 @@ def _joined(predictions: Predictions) -> tuple[torch.Tensor, ...]:
     )
 
 
-def fit_temperature(predictions: Predictions) -> tuple[float, float, float]:
-    """log T = w0 + w1 log(window distance) + w2 log(session distance), by weighted NLL."""
+def fit_temperature(predictions: Predictions) -> tuple[float, ...]:
+    """log T = w0 + w . log(distances) (`ser.calibration.Calibration`), by weighted NLL."""
     logits, labels, familiarity, weights = _joined(predictions)
     inputs = torch.cat([torch.ones(len(labels), 1), familiarity.log()], dim=1)
-    w = torch.zeros(3, requires_grad=True)
+    w = torch.zeros(inputs.shape[1], requires_grad=True)
     optimiser = torch.optim.LBFGS([w], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
 
     def loss() -> torch.Tensor:
