@@ -20,10 +20,12 @@ from streaming.events import WindowEvent
 
 
 def file_row(path: str, labels: tuple[str, ...], windows: list[WindowEvent]) -> dict[str, object]:
-    """One output row: the file, its label and the mean probabilities of its speech windows;
-    with no speech the label and probabilities are empty (null)."""
+    """One output row: the file, its label and the mean probabilities of its speech windows,
+    how many there are and how many of them were uncertain; with no speech the label and
+    probabilities are empty (null)."""
     speech = [w for w in windows if w.speech]
     row: dict[str, object] = {"path": path, "label": None, "speech_windows": len(speech)}
+    row["uncertain_windows"] = sum(w.uncertain for w in speech)
     if not speech:
         row.update(dict.fromkeys(labels))
         return row

@@ -34,7 +34,7 @@ def test_predict_csv_files_and_long_file(tmp_path: Path, tiny_checkpoint: Path) 
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["path"] for r in rows] == [str(a), str(b)]
     names = ["anger", "disgust", "fear", "happy", "neutral", "sad"]
-    assert list(rows[0]) == ["path", "label", "speech_windows", *names]
+    assert list(rows[0]) == ["path", "label", "speech_windows", "uncertain_windows", *names]
     for row in rows:
         probs = [float(row[k]) for k in names]
         assert abs(sum(probs) - 1) < 1e-3 and row["label"] in names

@@ -11,10 +11,12 @@ four round-robin folds, and 17-18 trained on 01-16). Each run appends one line t
 
 import argparse
 import json
+import random
 import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -25,9 +27,12 @@ from ser.calibration import distances
 from ser.checkpoint import load_checkpoint, save_checkpoint
 from ser.errors import SerError
 from ser.labels import EMOTIONS
+from training.cached_data import clip_window
 from training.calibrate import calibrate
+from training.corpora import scan
+from training.encoder_cache import EncoderFeatureCache
 from training.probe_fit import Probe, fit_probe
-from training.session_features import CORPORA, CorpusFeatures, corpus_features
+from training.session_features import CORPORA, CorpusFeatures, content_digest, corpus_features
 from training.stream_eval import macro_f1
 
 RAVDESS_FOLDS = (
@@ -39,6 +44,7 @@ RAVDESS_FOLDS = (
 )
 TEST_ACTORS = frozenset(f"{a:02d}" for a in range(19, 25))
 SINGLE_EMOTION_MIN_WINDOWS = 10
+ROUNDING_CLIPS = 300
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class Recipe:
     prior_windows: float | None
     l2: float = 1e-3
     clips: bool = True
+    rounding_penalty: float = 10.0
 
     @property
     def name(self) -> str:
@@ -202,7 +209,7 @@ def run(recipe: Recipe, data: dict[str, CorpusFeatures], rounding: torch.Tensor 
     for k, (held_out, drop) in enumerate(plan):
         started = time.monotonic()
         x, y, w, mean = training_set(data, recipe, held_out if held_out != "ravdess" else "", drop)
-        probe = fit_probe(x, y, w, mean, recipe.l2, rounding, 10.0 if rounding is not None else 0)
+        probe = fit_probe(x, y, w, mean, recipe.l2, rounding, recipe.rounding_penalty)
         del x
         held = set(drop - TEST_ACTORS) if held_out == "ravdess" else None
         result = score(probe, data[held_out], recipe, frozenset(held) if held else None)
@@ -249,12 +256,16 @@ def by_corpus(predictions: dict) -> dict:
 
 
 def write_model(
-    recipe: Recipe, data: dict[str, CorpusFeatures], predictions: dict, path: Path
+    recipe: Recipe,
+    data: dict[str, CorpusFeatures],
+    rounding: torch.Tensor | None,
+    predictions: dict,
+    path: Path,
 ) -> dict:
     """Fit the recipe on every training corpus (RAVDESS test actors left out), calibrate it on
     the held-out predictions and write a model file around the shipped model's encoder."""
     x, y, w, mean = training_set(data, recipe, "", frozenset(TEST_ACTORS))
-    probe = fit_probe(x, y, w, mean, recipe.l2)
+    probe = fit_probe(x, y, w, mean, recipe.l2, rounding, recipe.rounding_penalty)
     del x
     calibration, report = calibrate(by_corpus(predictions))
     checkpoint = load_checkpoint(resolve_checkpoint(None))
@@ -286,6 +297,19 @@ def load_all(root: Path, cache_dir: Path) -> dict[str, CorpusFeatures]:
     return {c.name: corpus_features(c, root, model, cache_dir) for c in CORPORA}
 
 
+def rounding_variance(root: Path, cache_dir: Path) -> torch.Tensor:
+    """Per-feature variance of the bf16 fast path's rounding of the pooled features, measured
+    on RAVDESS training clips (the penalty keeps the probe from leaning on it)."""
+    model = load_checkpoint(resolve_checkpoint(None)).model
+    train = [u for u in scan("ravdess", root / "ravdess") if u.speaker not in TEST_ACTORS]
+    clips = random.Random(0).sample(train, min(ROUNDING_CLIPS, len(train)))
+    size = model.frontend.config.clip_samples
+    cache = EncoderFeatureCache(model, cache_dir, batch=8)
+    keys = [content_digest([u.path for u in clips]), size]
+    makes = [partial(clip_window, u.path, size) for u in clips]
+    return cache.rounding_error("ravdess-train-clips", keys, makes).float().square().mean(dim=0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.loco", description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -295,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prior", type=float, default=None, help="adaptation prior windows")
     parser.add_argument("--l2", type=float, default=1e-3)
     parser.add_argument("--windows-only", action="store_true")
+    parser.add_argument(
+        "--rounding-penalty",
+        type=float,
+        default=Recipe.rounding_penalty,
+        help="weight of the bf16 rounding penalty (0: off)",
+    )
     parser.add_argument("--write", type=Path, help="also fit on everything and write this model")
     args = parser.parse_args(argv)
     names = [c.name for c in CORPORA if trainable(c.name)]
@@ -302,9 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(train) - set(names)
     if unknown:
         raise SerError(f"cannot train on {sorted(unknown)} (trainable: {', '.join(names)})")
-    recipe = Recipe(train, args.prior, args.l2, not args.windows_only)
+    recipe = Recipe(train, args.prior, args.l2, not args.windows_only, args.rounding_penalty)
     data = load_all(args.data, args.cache_dir)
-    result = run(recipe, data, None)
+    rounding = rounding_variance(args.data, args.cache_dir) if recipe.rounding_penalty else None
+    result = run(recipe, data, rounding)
     args.out.mkdir(parents=True, exist_ok=True)
     predictions = result.pop("_predictions")
     torch.save(predictions, args.out / f"{recipe.name}.predictions.pt")
@@ -312,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         log.write(json.dumps(result) + "\n")
     print(json.dumps(result["summary"]))
     if args.write:
-        written = write_model(recipe, data, predictions, args.write)
+        written = write_model(recipe, data, rounding, predictions, args.write)
         (args.out / f"{recipe.name}.calibration.json").write_text(json.dumps(written, indent=2))
         print(json.dumps(written, indent=2))
         print(f"model: {args.write}")
