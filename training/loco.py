@@ -23,12 +23,12 @@ import torch
 
 from ser.adaptation import AdaptationConfig, adapt, running_means
 from ser.bundle import resolve_checkpoint
-from ser.calibration import distances
-from ser.checkpoint import load_checkpoint, save_checkpoint
+from ser.calibration import Calibration, distances
+from ser.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ser.errors import SerError
 from ser.labels import EMOTIONS
 from training.cached_data import clip_window
-from training.calibrate import calibrate
+from training.calibrate import calibrate, ece
 from training.corpora import scan
 from training.encoder_cache import EncoderFeatureCache
 from training.probe_fit import Probe, fit_probe
@@ -43,6 +43,7 @@ RAVDESS_FOLDS = (
     ("17", "18"),
 )
 TEST_ACTORS = frozenset(f"{a:02d}" for a in range(19, 25))
+VALIDATION_ACTORS = frozenset(("17", "18"))
 SINGLE_EMOTION_MIN_WINDOWS = 10
 ROUNDING_CLIPS = 300
 
@@ -287,6 +288,34 @@ def write_model(
     return {"calibration": calibration.settings(), "calibration_report": report}
 
 
+def file_probe(checkpoint: Checkpoint) -> Probe:
+    """A model file's one linear head as a probe."""
+    net = checkpoint.model.net
+    if net.config.head_kinds != ("linear",):
+        raise SerError("only a model file with one linear head can be scored on features")
+    head = net.heads[0]
+    linear = head.head[-1]
+    return Probe(head.feature_mean.float(), head.feature_std.float(), linear.weight.float(),
+                 linear.bias.float())  # fmt: skip
+
+
+def score_file(path: Path, data: dict[str, CorpusFeatures]) -> dict:
+    """A model file as it is (its adaptation and calibration) on every scored corpus's streams
+    and clips, RAVDESS as its validation actors: honest for corpora the file never trained on."""
+    checkpoint = load_checkpoint(path)
+    adaptation = AdaptationConfig.from_settings(checkpoint.meta.get("adaptation"))
+    calibration = Calibration.from_settings(checkpoint.meta.get("calibration"))
+    recipe = Recipe((), adaptation and adaptation.prior_windows)
+    probe = file_probe(checkpoint)
+    table = {}
+    for corpus in (c for c in CORPORA if c.clips):
+        only = VALIDATION_ACTORS if corpus.name == "ravdess" else None
+        result = score(probe, data[corpus.name], recipe, only)
+        result["ece"] = ece(calibration, result.pop("_predictions"))
+        table[corpus.name] = result
+    return table
+
+
 def _mean(folds: dict, names: list[str], key: str) -> float:
     return round(sum(folds[n][key] for n in names) / len(names), 4)
 
@@ -326,7 +355,12 @@ def main(argv: list[str] | None = None) -> int:
         help="weight of the bf16 rounding penalty (0: off)",
     )
     parser.add_argument("--write", type=Path, help="also fit on everything and write this model")
+    parser.add_argument("--score", type=Path, help="only score this model file on every corpus")
     args = parser.parse_args(argv)
+    if args.score:
+        table = score_file(args.score, load_all(args.data, args.cache_dir))
+        print(json.dumps(table, indent=1))
+        return 0
     names = [c.name for c in CORPORA if trainable(c.name)]
     train = tuple(names if args.train == "all" else args.train.split("+"))
     unknown = set(train) - set(names)
