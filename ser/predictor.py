@@ -179,7 +179,7 @@ class Predictor:
                 best, second = probs.topk(2, dim=-1).values.unbind(dim=-1)
                 ties = (best - second < self.tie_margin) & chunk_wanted.to(probs.device)
                 if ties.any():
-                    probs[ties] = self._reference_probs(features[ties], means, ties)
+                    probs[ties] = self._reference_probs(features[ties], means, ties, not sessions)
                     self.recomputed += int(ties.sum())
             self.windows += len(chunk)
             out.append(probs.cpu())
@@ -214,14 +214,19 @@ class Predictor:
         return logits.softmax(dim=-1)
 
     def _reference_probs(
-        self, features: torch.Tensor, means: torch.Tensor | None, rows: torch.Tensor
+        self, features: torch.Tensor, means: torch.Tensor | None, rows: torch.Tensor, fresh: bool
     ) -> torch.Tensor:
-        """The fp32 reference's probabilities of some rows (the session means they saw)."""
+        """The fp32 reference's probabilities of some rows: with the session means they saw, or
+        (`fresh`: each window a session of its own) with means of the reference's features."""
         if means is None:
             return self.reference_net(features).softmax(dim=-1)
-        return self._session_probs(
-            self.reference_net, self.reference_net.pooled(features), means[rows]
-        )
+        pooled = self.reference_net.pooled(features)
+        if fresh:
+            speech = torch.ones(len(pooled), dtype=torch.bool)
+            return self._session_probs(
+                self.reference_net, pooled, self._session_means(pooled, speech, None, None)
+            )
+        return self._session_probs(self.reference_net, pooled, means[rows])
 
 
 @dataclass(frozen=True)
