@@ -13,7 +13,9 @@ class RingBuffer:
     The writer (an audio callback) copies into free space only; a block that does not fit is
     dropped whole and counted, so the reader's unreleased frames are never overwritten. Each
     drop is kept in `gaps` as (ring index where the audio was cut, frames lost), so the reader
-    can keep a stream clock that counts every frame the device delivered.
+    can keep a stream clock that counts every frame the device delivered. Cuts more than one
+    ring length behind the released index are folded into a running total (a long session's
+    list stays bounded), so gap queries hold for indices from `released - capacity` on.
     """
 
     def __init__(self, capacity: int, channels: int) -> None:
@@ -27,7 +29,8 @@ class RingBuffer:
         self._progress = (0, time.monotonic())
         self.dropped_blocks = 0
         self.dropped_frames = 0
-        self.gaps: list[tuple[int, int]] = []  # appended by the writer only
+        # (frames lost at folded cuts, the recent cuts), replaced by the writer as one tuple.
+        self._gaps: tuple[int, tuple[tuple[int, int], ...]] = (0, ())
         self._data_event = threading.Event()
         self._space_event = threading.Event()
 
@@ -47,6 +50,11 @@ class RingBuffer:
         return self._released
 
     @property
+    def gaps(self) -> tuple[tuple[int, int], ...]:
+        """The recent cuts: (ring index where audio was cut, frames lost), oldest first."""
+        return self._gaps[1]
+
+    @property
     def free(self) -> int:
         """Frames the writer can add without dropping."""
         return self.capacity - (self._written - self._released)
@@ -55,10 +63,7 @@ class RingBuffer:
         """Copy a (frames, channels) block in; False (and counted) when it does not fit."""
         frames = block.shape[0]
         if frames > self.free:
-            if self.gaps and self.gaps[-1][0] == self._written:  # the same cut grows
-                self.gaps[-1] = (self._written, self.gaps[-1][1] + frames)
-            else:
-                self.gaps.append((self._written, frames))
+            self._add_gap(frames)
             self.dropped_blocks += 1
             self.dropped_frames += frames
             return False
@@ -72,10 +77,23 @@ class RingBuffer:
         self._data_event.set()
         return True
 
+    def _add_gap(self, frames: int) -> None:
+        """Record `frames` lost at the write index, folding cuts a ring length behind release."""
+        folded, recent = self._gaps
+        horizon = self._released - self.capacity
+        old = [f for at, f in recent if at < horizon]
+        kept = recent[len(old) :]
+        if kept and kept[-1][0] == self._written:  # the same cut grows
+            kept = (*kept[:-1], (self._written, kept[-1][1] + frames))
+        else:
+            kept = (*kept, (self._written, frames))
+        self._gaps = (folded + sum(old), kept)
+
     def lost_before(self, index: int, inclusive: bool = True) -> int:
         """Frames dropped before ring index `index` (add them to get stream frames); a gap cut
-        exactly at `index` counts only when `inclusive`."""
-        return sum(f for at, f in list(self.gaps) if at < index or (inclusive and at == index))
+        exactly at `index` counts only when `inclusive`. `index` >= `released - capacity`."""
+        folded, recent = self._gaps
+        return folded + sum(f for at, f in recent if at < index or (inclusive and at == index))
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """A copy of frames [start, stop); they must be written and not yet released."""

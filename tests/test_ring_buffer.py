@@ -64,3 +64,19 @@ def test_wait_free_blocks_a_file_producer_until_released() -> None:
     assert not ring.wait_free(5, timeout=0.05)
     threading.Timer(0.05, ring.release, args=(6,)).start()
     assert ring.wait_free(5, timeout=1.0)
+
+
+def test_a_long_session_of_drops_keeps_a_bounded_gap_list() -> None:
+    ring = RingBuffer(capacity=100, channels=1)
+    block = np.ones((30, 1), np.float32)
+    for _ in range(3000):  # each round: 90 frames in, two drops at one cut, all released
+        while ring.write(block):
+            pass
+        assert not ring.write(block[:20])
+        ring.release(ring.written)
+    assert ring.dropped_frames == 3000 * (30 + 20)
+    assert len(ring.gaps) <= 10
+    # Every lost frame is still counted before the newest index, and none after the last cut.
+    assert ring.lost_before(ring.written) == ring.dropped_frames
+    last_cut = ring.gaps[-1][0]
+    assert ring.lost_before(last_cut, inclusive=False) == ring.dropped_frames - 50
