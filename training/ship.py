@@ -2,16 +2,18 @@
 
     python -m training.ship runs/<date>/<time>/model.pt
 
-First checks the fp16 file's bf16 fast path against eager fp32 on the validation clips and
-refuses (leaving the shipped file as it was, the test split unread) when they disagree. Then
-writes `ser/assets/ser-whisper-base.pt` (fp16, loaded by default by every command), runs the
-test-split evaluation — clips, the noise-robustness table and streams — on that very file
-into `docs/model-card/`, and records the clean test numbers in the file's metadata."""
+Writes the fp16 candidate beside `ser/assets/ser-whisper-base.pt` (the file every command
+loads by default) and first checks its bf16 fast path against eager fp32 on the validation
+clips, refusing (the test split unread) when they disagree. Then runs the test-split evaluation
+— clips, the noise-robustness table and streams — on that very file, records the clean test
+numbers in its metadata, and only then moves it and the card into place (`docs/model-card/`);
+on any failure the shipped file and card stay as they were."""
 
 import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -45,31 +47,56 @@ def check_fast_path(candidate: Checkpoint, data_root: str | None) -> None:
 
 
 def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
+    """Write a candidate beside the shipped file, check and evaluate it (model card into a
+    temporary folder), then move card and file into place; any failure leaves both as they were."""
     model, labels, source_meta = load_source(run_model)
     target = shipped_model_path()
     meta = {**source_meta, "name": target.name, "source": str(run_model)}
     staged = target.with_name(f"{target.name}.candidate")
+    card_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
-        save_checkpoint(staged, model, labels, meta=meta, half=True)
-        shipped = load_checkpoint(staged)
-        check_fast_path(shipped, data_root)
-        os.replace(staged, target)
+        with tempfile.TemporaryDirectory(prefix=".card-", dir=card_dir.parent) as tmp:
+            outputs = Path(tmp)
+            save_checkpoint(staged, model, labels, meta=meta, half=True)
+            candidate = load_checkpoint(staged)
+            check_fast_path(candidate, data_root)
+            probe = torch.randn(4, candidate.features.clip_samples) * 0.1
+            with torch.no_grad():
+                fp32, fp16 = model.eval()(probe), candidate.model(probe)
+                diff = (fp32.softmax(-1) - fp16.softmax(-1)).abs().max()
+            size = staged.stat().st_size / 2**20
+            print(f"{target}: {size:.1f} MiB, fp16 vs fp32 max |Δp| {diff:.2e}")
+            meta["test"] = evaluate_test_split(staged, outputs, data_root)
+            save_checkpoint(staged, candidate.model, candidate.labels, meta=meta, half=True)
+            publish_card(outputs, card_dir, {str(staged): str(target)})
+            os.replace(staged, target)
     finally:
         staged.unlink(missing_ok=True)
-    probe = torch.randn(4, shipped.features.clip_samples) * 0.1
-    with torch.no_grad():
-        diff = (model.eval()(probe).softmax(-1) - shipped.model(probe).softmax(-1)).abs().max()
-    print(f"{target}: {target.stat().st_size / 2**20:.1f} MiB, fp16 vs fp32 max |Δp| {diff:.2e}")
-    argv = ["--checkpoint", str(target), "--output-dir", str(card_dir), "--robustness", "--streams"]
-    if data_root:
-        argv += ["--root", data_root]
-    evaluate(parse_args(argv))
-    report = json.loads((card_dir / "report.json").read_text())
-    meta["test"] = {k: report[k] for k in ("accuracy", "macro_f1", "num_clips", "speakers")}
-    streams = json.loads((card_dir / "streams.json").read_text())["conditions"]
-    meta["test"]["streams"] = {row["condition"]: row["window_macro_f1"] for row in streams}
-    save_checkpoint(target, shipped.model, shipped.labels, meta=meta, half=True)
     return 0
+
+
+def evaluate_test_split(checkpoint: Path, outputs: Path, data_root: str | None) -> dict:
+    """Evaluate `checkpoint` on the test split (clips, robustness, streams) into `outputs`; the
+    clean clip and per-condition stream scores."""
+    argv = ["--checkpoint", str(checkpoint), "--output-dir", str(outputs)]
+    argv += ["--robustness", "--streams", *(["--root", data_root] if data_root else [])]
+    evaluate(parse_args(argv))
+    report = json.loads((outputs / "report.json").read_text())
+    test = {k: report[k] for k in ("accuracy", "macro_f1", "num_clips", "speakers")}
+    streams = json.loads((outputs / "streams.json").read_text())["conditions"]
+    return {**test, "streams": {row["condition"]: row["window_macro_f1"] for row in streams}}
+
+
+def publish_card(outputs: Path, card_dir: Path, renames: dict[str, str]) -> None:
+    """Move the evaluation's files into `card_dir`, naming the file as shipped in its texts."""
+    card_dir.mkdir(parents=True, exist_ok=True)
+    for path in sorted(outputs.iterdir()):
+        if path.suffix in (".json", ".md"):
+            text = path.read_text()
+            for old, new in renames.items():
+                text = text.replace(old, new)
+            path.write_text(text)
+        os.replace(path, card_dir / path.name)
 
 
 def main(argv: list[str] | None = None) -> None:
