@@ -19,7 +19,7 @@ from training.augment import build_augment
 from training.corpora import Utterance
 from training.datamodule import class_weights
 from training.dataset import Augment
-from training.encoder_cache import EncoderFeatureCache, Example
+from training.encoder_cache import EncoderFeatureCache, Example, content_digest, file_digest
 from training.splits import Split
 from training.streams import Stream, StreamSpec, build_streams, window_truth
 
@@ -102,7 +102,8 @@ def babble_augmentation(talkers: list[Path], cfg: dict[str, Any]) -> Augmentatio
             am.Gain(min_gain_db=-18, max_gain_db=6, p=1.0),
         ]
     )
-    return Augmentation("babble", transform, f"babble {low}..{high} dB, {len(talkers)} talkers")
+    pool = f"{len(talkers)} talkers {content_digest(talkers)}"
+    return Augmentation("babble", transform, f"babble {low}..{high} dB, {pool}")
 
 
 def _augmented(make: Example, augment: Augment, seed: int) -> torch.Tensor:
@@ -146,7 +147,7 @@ class CachedFeatures:
     def _clip_examples(self, items: list[Utterance]) -> tuple[list[Example], list[str]]:
         """Each clip's window, built on demand, and the cache keys that describe them."""
         makes: list[Example] = [partial(clip_window, u.path, self.window_samples) for u in items]
-        return makes, [str(u.path) for u in items]
+        return makes, [file_digest(u.path) for u in items]
 
     def streams(
         self,
@@ -173,7 +174,7 @@ class CachedFeatures:
             return torch.from_numpy(audio[start:end])
 
         makes: list[Example] = [partial(make, s, a, b) for s, a, b, _ in cuts]
-        keys = [str(u.path) for u in items] + [repr(spec), repr(windows)]
+        keys = [file_digest(u.path) for u in items] + [repr(spec), repr(windows)]
         name = f"{tag}-streams-{spec.seed}"
         if augment is not None:
             makes = [partial(_augmented, m, augment.transform, spec.seed * 7919 + i)

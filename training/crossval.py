@@ -11,7 +11,6 @@ and with babble of four of the fold's training talkers mixed into each whole str
 (as `ser-test --streams` mixes it, from the fold's training talkers)."""
 
 import json
-import zlib
 from pathlib import Path
 
 import lightning as L
@@ -32,6 +31,7 @@ from training.build import (
     training_parts,
 )
 from training.cached_data import Augmentation, CachedFeatureDataModule, Part, Tensors
+from training.encoder_cache import content_digest
 from training.hydra_task import hydra_task
 from training.module import EmotionClassifier
 from training.noise import NoiseMixer
@@ -128,9 +128,8 @@ def crossval_table(folds: list[dict], mean: dict) -> str:
 
 def babble(pool: list[Path]) -> Augmentation:
     """Babble of four talker tracks from `pool` at `BABBLE_SNR_DB`, as ser-test adds it."""
-    digest = zlib.crc32("\n".join(map(str, pool)).encode())
     mixer = NoiseMixer("babble", BABBLE_SNR_DB, babble_pool=pool)
-    settings = f"babble {BABBLE_SNR_DB} dB, talker tracks, pool {len(pool)}:{digest}"
+    settings = f"babble {BABBLE_SNR_DB} dB, talker tracks, pool {len(pool)}:{content_digest(pool)}"
     return Augmentation(f"babble{BABBLE_SNR_DB:g}", mixer, settings)
 
 

@@ -40,10 +40,10 @@ def _stack(waves: list[torch.Tensor], samples: int) -> torch.Tensor:
 
 
 class EncoderFeatureCache:
-    """Per named set of waveforms, stored under `directory` and keyed by the encoder's weights
-    and the set's description: pooled features (N, layers + 1, 2 * width) and, when the top
-    `tune_layers` layers are to be trained, the hidden state they start from (N, positions,
-    width; bf16)."""
+    """Per named set of waveforms, stored under `directory` and keyed by a hash of the encoder's
+    weights and the set's description (its audio files' content digests, see `file_digest`):
+    pooled features (N, layers + 1, 2 * width) and, when the top `tune_layers` layers are to be
+    trained, the hidden state they start from (N, positions, width; bf16)."""
 
     def __init__(
         self,
@@ -65,8 +65,7 @@ class EncoderFeatureCache:
         self.workers = workers
         self.tune_from = len(self.net.encoder.layers) - tune_layers if tune_layers else None
         self.encoder_id = _digest(
-            [[k, float(v.double().sum())] for k, v in model.net.encoder.state_dict().items()]
-            + [str(dtype), "autocast"]  # the fast path's numerics (whole-encoder bf16 before)
+            [weights_digest(model.net.encoder), str(dtype), "autocast"]  # the fast path's numerics
         )
 
     def features(self, name: str, keys: list, examples: list[Example]) -> Features:
@@ -131,6 +130,26 @@ class EncoderFeatureCache:
         )
         for waves in tqdm(loader, desc=f"encoder {name}", disable=not sys.stderr.isatty()):
             yield self.frontend(waves.to(self.device))
+
+
+def file_digest(path: Path) -> str:
+    """sha1 of a file's bytes: a cache key that changes with the audio, not with its name."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha1").hexdigest()
+
+
+def content_digest(paths: list[Path]) -> str:
+    """sha1 over every file's content digest, in order: a key that changes with the audio."""
+    return hashlib.sha1("".join(file_digest(p) for p in paths).encode()).hexdigest()
+
+
+def weights_digest(module: torch.nn.Module) -> str:
+    """sha1 over a module's parameter and buffer names, shapes, dtypes and bytes."""
+    digest = hashlib.sha1()
+    for name, tensor in module.state_dict().items():
+        digest.update(f"{name} {tuple(tensor.shape)} {tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _digest(value: object) -> str:

@@ -30,9 +30,9 @@ from ser.labels import EMOTIONS
 from training.cached_data import clip_window
 from training.calibrate import calibrate, ece
 from training.corpora import scan
-from training.encoder_cache import EncoderFeatureCache
+from training.encoder_cache import EncoderFeatureCache, content_digest
 from training.probe_fit import Probe, fit_probe
-from training.session_features import CORPORA, CorpusFeatures, content_digest, corpus_features
+from training.session_features import CORPORA, CorpusFeatures, corpus_features
 from training.stream_eval import macro_f1
 
 RAVDESS_FOLDS = (

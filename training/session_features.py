@@ -6,7 +6,6 @@ A session is one speaker's recording (a RESD dialogue: its two roles, two emotio
 (never scored, but part of the session, as the live worker sees them). Features are cached
 under a key made of the audio's content, the stream plan and the encoder's numerics."""
 
-import hashlib
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -16,7 +15,7 @@ import torch
 from ser.model import SerModel
 from training.cached_data import clip_window
 from training.corpora import Utterance, scan
-from training.encoder_cache import EncoderFeatureCache, Example
+from training.encoder_cache import EncoderFeatureCache, Example, content_digest
 from training.streams import StreamSpec, build_streams, window_truth
 
 SAMPLE_RATE = 16000
@@ -64,14 +63,6 @@ def session_of(item: Utterance) -> str:
     """The session a clip is heard in: its speaker, or its dialogue for RESD's roles (a role
     plays one emotion, so a per-role session would carry the label)."""
     return item.speaker[: len("resd-dNN")] if item.speaker.startswith("resd-d") else item.speaker
-
-
-def content_digest(paths: list[Path]) -> str:
-    """sha1 over the bytes of every file, in order: a cache key that changes with the audio."""
-    digest = hashlib.sha1()
-    for path in paths:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _window(audio: torch.Tensor, start: int, size: int) -> torch.Tensor:
