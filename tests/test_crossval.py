@@ -34,9 +34,12 @@ def crossval(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
 
 def test_every_training_speaker_is_held_out_once(tiny_encoder_file: Path, tmp_path: Path) -> None:
     root = synth.make_ravdess(tmp_path / "ravdess", per_class=3, seconds=3.0)
+    # The probe recipe (one full-batch L-BFGS step per epoch; babble copies of training clips)
+    # on the tiny encoder: one pitch per class, so every held-out clip and window is right.
+    model = ["model=whisper_probe", *tiny_model_overrides(tiny_encoder_file)[1:]]
     result = crossval(
         tmp_path,
-        *tiny_model_overrides(tiny_encoder_file),
+        *model,
         f"data.root={root}",
         "data.num_workers=0",
         f"cache_dir={tmp_path / 'cache'}",
@@ -57,11 +60,11 @@ def test_every_training_speaker_is_held_out_once(tiny_encoder_file: Path, tmp_pa
     # over the four folds each speaker's rows are missing exactly once: sum = 3 x all rows.
     everyone = folds[-1]["training_rows"]
     assert sum(f["training_rows"] for f in folds[:-1]) == 3 * everyone
-    conditions = ("clips", "streams", "babble_streams")
-    scores = [f[f"{c}_macro_f1"] for f in folds for c in conditions]
-    assert all(0.0 <= s <= 1.0 for s in scores)
-    mean = sum(f["streams_macro_f1"] for f in folds) / 5
-    assert report["mean"]["streams_macro_f1"] == pytest.approx(mean, abs=1e-4)
+    assert [(f["clips_macro_f1"], f["streams_macro_f1"]) for f in folds] == [(1.0, 1.0)] * 5
+    # Babble at 10 dB costs some windows, yet every fold stays far above chance (1/6).
+    babble = [f["babble_streams_macro_f1"] for f in folds]
+    assert all(0.3 < s < 1.0 for s in babble), babble
+    assert report["mean"]["babble_streams_macro_f1"] == pytest.approx(sum(babble) / 5, abs=1e-4)
     # Babble is mixed into the same windows: one noisy set per fold, of its held-out speakers.
     babble_sets = [p.name for p in (tmp_path / "cache").iterdir() if "babble10" in p.name]
     assert len(babble_sets) == 5
