@@ -47,12 +47,14 @@ def test_every_training_speaker_is_held_out_once(tiny_encoder_file: Path, tmp_pa
         "logging=none",
         "trainer.enable_progress_bar=false",
         "training.cached.room_p=0.0",
+        "training.cached.stream_copies=1",
         "crossval.max_epochs=1",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "cv" / "crossval.json").read_text())
     folds = report["folds"]
-    assert [f["held_out"] for f in folds][-1] == ["17", "18"] and len(folds) == 5
+    held_outs = [f["held_out"] for f in folds]
+    assert held_outs[-1] == ["17", "18"] and len(folds) == 5
     # Three clips per class per actor: four held-out actors per fold, then the two validation ones.
     assert [f["clips"] for f in folds] == [4 * 18] * 4 + [2 * 18]
     assert all(f["stream_windows"] > 0 for f in folds)
@@ -66,8 +68,12 @@ def test_every_training_speaker_is_held_out_once(tiny_encoder_file: Path, tmp_pa
     assert all(0.3 < s < 1.0 for s in babble), babble
     assert report["mean"]["babble_streams_macro_f1"] == pytest.approx(sum(babble) / 5, abs=1e-4)
     # Babble is mixed into the same windows: one noisy set per fold, of its held-out speakers.
-    babble_sets = [p.name for p in (tmp_path / "cache").iterdir() if "babble10" in p.name]
-    assert len(babble_sets) == 5
+    cached = [p.name for p in (tmp_path / "cache").iterdir()]
+    assert len([n for n in cached if "babble10" in n]) == 5
+    # Babble talkers, held-out streams and training copies alike: the fold's training speakers.
+    training = {f"{a:02d}" for a in range(1, 17)}
+    assert len([n for n in cached if n.startswith("ravdess-clips-babble1-")]) == 5
+    assert [f["babble_talkers"] for f in folds] == [sorted(training - set(h)) for h in held_outs]
     assert not any(p.name.startswith("test-") for p in (tmp_path / "cache").iterdir())
 
 

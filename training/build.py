@@ -93,14 +93,16 @@ def cached_sources(cfg: DictConfig, module: EmotionClassifier) -> CachedSources:
     return CachedSources(source, data, initialised)
 
 
-def training_parts(cfg: DictConfig, sources: CachedSources) -> list[list[Part]]:
-    """Per training group (corpus): its clean clips, augmented and babble copies, and stream
-    sets (the first clean, then room and babble augmented in turn)."""
+def training_parts(
+    cfg: DictConfig, sources: CachedSources, babble_pool: list[Path]
+) -> list[list[Part]]:
+    """Per training group (corpus): its clean clips, augmented and babble copies (babble from
+    the clips of `babble_pool`, training speakers only), and stream sets (the first clean, then
+    room and babble augmented in turn)."""
     c, data = cfg.training.cached, sources.data
     augment_cfg = plain(cfg.training.augment)
     room = room_augmentation({**augment_cfg, "room_p": c.room_p}) if augment_cfg else None
-    talkers = sorted(u.path for u in sources.source.split.train)  # training speakers only
-    babble = babble_augmentation(talkers, {"babble_snr_db": list(c.babble_snr_db)})
+    babble = babble_augmentation(babble_pool, {"babble_snr_db": list(c.babble_snr_db)})
     train_hop = StreamWindows(hop=c.stream_hop, jitter=True)
     groups = []
     for tag, items in sources.source.train_groups:
@@ -157,7 +159,8 @@ def cached_datamodule_from_config(
     the training set; its test loader serves the clips of `cfg.report_split`."""
     sources = cached_sources(cfg, module)
     split, data = sources.source.split, sources.data
-    train = concat([p.tensors for parts in training_parts(cfg, sources) for p in parts])
+    talkers = sorted(u.path for u in split.train)
+    train = concat([p.tensors for parts in training_parts(cfg, sources, talkers) for p in parts])
     val_clips = data.clips("val", split.val).tensors
     val = concat([val_clips, held_out_streams(cfg, data, "val", split.val).tensors])
     if not sources.initialised:  # a head started from a checkpoint keeps its statistics

@@ -8,7 +8,8 @@ a fresh head on the run's cached features for `crossval.max_epochs` epochs, with
 stopping, and scores its held-out speakers' clips and stream windows (windowed as
 `ser-test --streams` windows them, wholly inside one emotion block, no speech gate): clean,
 and with babble of four of the fold's training talkers mixed into each whole stream at 10 dB
-(as `ser-test --streams` mixes it, from the fold's training talkers)."""
+(as `ser-test --streams` mixes it). Babble, in the fold's training augmentation too, comes only
+from the fold's training speakers; crossval.json lists them per fold (`babble_talkers`)."""
 
 import json
 from pathlib import Path
@@ -144,11 +145,13 @@ def crossvalidate(cfg: DictConfig) -> int:
     sources = cached_sources(cfg, template)
     split, data = sources.source.split, sources.data
     main_tag, main_items = sources.source.train_groups[0]
-    groups = training_parts(cfg, sources)
     rounding = rounding_part(cfg, sources)  # read once, its rows chosen per fold
-    # Held-out sets: the main corpus's clean clips (the first training part) and its streams.
+    # Held-out sets: the main corpus's clean clips (its first training part) and its streams.
     evaluated = {
-        "train": (groups[0][0], held_out_streams(cfg, data, main_tag, main_items)),
+        "train": (
+            data.clips(main_tag, main_items),
+            held_out_streams(cfg, data, main_tag, main_items),
+        ),
         "val": (data.clips("val", split.val), held_out_streams(cfg, data, "val", split.val)),
     }
     plan = fold_plan(
@@ -160,8 +163,10 @@ def crossvalidate(cfg: DictConfig) -> int:
         clips, streams = evaluated["val" if is_val else "train"]
         held_set = set(held)
         held_items = [u for u in (split.val if is_val else main_items) if u.speaker in held_set]
-        # Babble talkers: the fold's training speakers, never the held-out ones.
-        pool = sorted(u.path for u in split.train if u.speaker not in held_set)
+        # Babble talkers, in training and held-out streams: the fold's training speakers only.
+        talkers = [u for u in split.train if u.speaker not in held_set]
+        pool = sorted(u.path for u in talkers)
+        groups = training_parts(cfg, sources, pool)
         tag = "val" if is_val else main_tag
         held_out = {
             "clips": clips.rows_of(held_set),
@@ -169,6 +174,7 @@ def crossvalidate(cfg: DictConfig) -> int:
             "babble_streams": held_out_streams(cfg, data, tag, held_items, babble(pool)).tensors,
         }
         result = fit_fold(cfg, template, sources, groups, rounding, held_set, held_out)
+        result["babble_talkers"] = sorted({u.speaker for u in talkers})
         folds.append(result)
         scores = ", ".join(f"{c} {result[f'{c}_macro_f1']:.3f}" for c in CONDITIONS)
         print(f"fold {k + 1}/{len(plan)} (held out {' '.join(held)}): {scores}", flush=True)
