@@ -22,7 +22,7 @@ from ser.audio import load_waveform
 from ser.predictor import Predictor
 from streaming.replay import replay
 from streaming.sources import FileSource
-from streaming.vad import CHUNK, SileroVad, VadConfig
+from streaming.vad import CHUNK, SileroVad, SpeechGate, VadConfig
 from streaming.worker import WorkerConfig
 
 RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess"
@@ -90,19 +90,21 @@ def tally(decisions: list[tuple[str, bool]]) -> dict[str, Any]:
     }
 
 
-def grid(audio: np.ndarray, spans: list, window: float = 5.0, hop: float = 1.0) -> list[dict]:
-    """Misses and false alarms of other (threshold, speech share) settings, from the same VAD
-    chunk probabilities (for choosing the defaults)."""
+def grid(audio: np.ndarray, spans: list, window_samples: int, hop: float) -> list[dict]:
+    """Misses and false alarms of the speech gate at other (threshold, speech share) settings,
+    fed the same VAD chunk probabilities hop by hop, as the worker feeds it (for choosing the
+    defaults)."""
     probs = SileroVad().update(audio)
-    per_chunk = CHUNK / RATE
+    window = window_samples / RATE
     rows = []
     for threshold, share in itertools.product(GRID_THRESHOLDS, GRID_SHARES):
-        decisions = []
+        gate, fed, decisions = SpeechGate(window_samples, VadConfig(threshold, share)), 0, []
         for end in np.arange(window, audio.size / RATE, hop):
-            kind = inside(spans, end - window, end)
-            if kind is not None:
-                chunks = probs[int((end - window) / per_chunk) : int(end / per_chunk)]
-                decisions.append((kind, bool(np.mean(chunks > threshold) >= share)))
+            upto = round(end * RATE) // CHUNK
+            gate.add(probs[fed:upto])
+            fed = upto
+            if (kind := inside(spans, end - window, end)) is not None:
+                decisions.append((kind, gate.is_speech))
         t = tally(decisions)
         rows.append({"threshold": threshold, "speech_share": share, **
                      {k: t[k] for k in ("misses", "false_alarms")}})  # fmt: skip
@@ -129,7 +131,7 @@ def gate_benchmark(predictor: Predictor, hop: float = 1.0) -> dict[str, Any]:
         "vad": {"threshold": VadConfig.threshold, "min_speech_share": VadConfig.min_speech_share},
         "vad_ms_per_audio_second": round(vad_ms_per_s, 2),
         **tally(decisions),
-        "grid": grid(audio, spans),
+        "grid": grid(audio, spans, predictor.window_samples, hop),
     }
 
 

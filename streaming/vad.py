@@ -74,22 +74,38 @@ class SileroVad:
         return probs
 
 
-class WindowSpeechPolicy:
-    """Keeps the chunk decisions of the last window; says how much of it is speech and
-    whether the newest hop holds speech ("speaking now")."""
+class SpeechGate:
+    """The speech gate on Silero's chunk probabilities (like silero-vad's VADIterator, fed one
+    hop at a time): a window is speech when at least `min_speech_share` of its chunks lie above
+    `threshold`; `speaking` when the newest hop's chunks pass the same share."""
 
     def __init__(self, window_samples: int, config: VadConfig = VadConfig()) -> None:
         self.config = config
         self._flags: deque[bool] = deque(maxlen=max(1, window_samples // CHUNK))
+        self.speaking = False
+
+    def reset(self) -> None:
+        """Forget every chunk seen."""
+        self._flags.clear()
+        self.speaking = False
 
     def add(self, probs: np.ndarray) -> None:
-        """Record the chunk probabilities of newly arrived audio."""
-        self._flags.extend(bool(p > self.config.threshold) for p in probs)
+        """Record the chunk probabilities of the newest hop (no chunks: `speaking` holds)."""
+        flags = np.asarray(probs) > self.config.threshold
+        self._flags.extend(flags.tolist())
+        if flags.size:
+            self.speaking = self._passes(float(flags.mean()))
 
+    @property
     def speech_share(self) -> float:
-        """Share of the window's chunks that are speech (0 before any audio)."""
+        """Share of the window's chunks that are speech (a window not yet full counts its
+        missing chunks as non-speech)."""
         return sum(self._flags) / self._flags.maxlen
 
+    @property
     def is_speech(self) -> bool:
-        """The window policy: enough speech anywhere in the window."""
-        return self.speech_share() >= self.config.min_speech_share
+        """The window's verdict: enough speech anywhere in it."""
+        return self._passes(self.speech_share)
+
+    def _passes(self, share: float) -> bool:
+        return share >= self.config.min_speech_share

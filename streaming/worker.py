@@ -18,7 +18,7 @@ from streaming.postprocess import LabelSmoother, SmootherConfig, level_dbfs
 from streaming.recording import Recording
 from streaming.sources import RING_SECONDS, AudioSource
 from streaming.vad import SAMPLE_RATE as VAD_RATE
-from streaming.vad import SileroVad, VadConfig, WindowSpeechPolicy
+from streaming.vad import SileroVad, SpeechGate, VadConfig
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,7 @@ class WindowWorker(threading.Thread):
         self._consumed = 0  # frames already passed to the recorder
         self._vad_fed = 0  # frames already passed to the VAD
         self._vad = SileroVad()
-        self._speech = WindowSpeechPolicy(predictor.window_samples, config.vad)
-        self._speaking = False
+        self._gate = SpeechGate(predictor.window_samples, config.vad)
         smoother = config.smoother or SmootherConfig.from_settings(
             predictor.smoother_settings, predictor.name
         )
@@ -219,16 +218,13 @@ class WindowWorker(threading.Thread):
 
     def _vad_step(self, window: torch.Tensor, end: int) -> tuple[float, bool, bool]:
         """Feed the VAD the window's audio it has not seen (its newest part, at 16 kHz); the
-        window's speech share, the window policy's verdict, and whether that newest part holds
-        speech."""
+        window's speech share, the gate's verdict, and whether that newest part holds speech."""
         new = round((end - self._vad_fed) * VAD_RATE / self.source.sample_rate)
         self._vad_fed = end
-        probs = self._vad.update(window[window.shape[0] - min(new, window.shape[0]) :].numpy())
-        self._speech.add(probs)
-        if probs.size:
-            share = float(np.mean(probs > self.config.vad.threshold))
-            self._speaking = share >= self.config.vad.min_speech_share
-        return self._speech.speech_share(), self._speech.is_speech(), self._speaking
+        self._gate.add(
+            self._vad.update(window[window.shape[0] - min(new, window.shape[0]) :].numpy())
+        )
+        return self._gate.speech_share, self._gate.is_speech, self._gate.speaking
 
     def _emit(
         self,

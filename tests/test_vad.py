@@ -12,7 +12,7 @@ from benchmarks.gate_audio import NON_SPEECH, RATE, non_speech
 from ser.predictor import Predictor
 from streaming.replay import replay
 from streaming.sources import FileSource
-from streaming.vad import CHUNK, SileroVad, VadConfig, WindowSpeechPolicy
+from streaming.vad import CHUNK, SileroVad, SpeechGate, VadConfig
 from streaming.worker import WorkerConfig
 
 
@@ -29,18 +29,34 @@ def test_incremental_vad_equals_whole_audio_vad() -> None:
     assert whole.max() > 0.9 and whole[-40:].max() < 0.5  # speech, then noise
 
 
-def test_window_policy_counts_the_whole_window() -> None:
-    policy = WindowSpeechPolicy(80000, VadConfig(threshold=0.5, min_speech_share=0.1))
-    policy.add(np.zeros(150))
-    assert policy.speech_share() == 0 and not policy.is_speech()
-    policy.add(np.ones(15))  # 15 of the window's 156 chunks
-    assert policy.speech_share() == pytest.approx(15 / 156) and not policy.is_speech()
-    policy.add(np.ones(1))
-    assert policy.is_speech()
-    policy.add(np.zeros(140))  # the 16 speech chunks are still inside the 5 s window
-    assert policy.is_speech()
-    policy.add(np.zeros(1))  # ... until one of them slides out
-    assert not policy.is_speech()
+def test_gate_counts_the_whole_window() -> None:
+    gate = SpeechGate(80000, VadConfig(threshold=0.5, min_speech_share=0.1))
+    assert gate.speech_share == 0 and not gate.is_speech and not gate.speaking
+    gate.add(np.zeros(150))
+    assert gate.speech_share == 0 and not gate.is_speech
+    gate.add(np.ones(15))  # 15 of the window's 156 chunks
+    assert gate.speech_share == pytest.approx(15 / 156) and not gate.is_speech
+    gate.add(np.ones(1))
+    assert gate.is_speech
+    gate.add(np.zeros(140))  # the 16 speech chunks are still inside the 5 s window
+    assert gate.is_speech
+    gate.add(np.zeros(1))  # ... until one of them slides out
+    assert not gate.is_speech
+
+
+def test_gate_threshold_is_strict_and_speaking_is_the_newest_hop() -> None:
+    gate = SpeechGate(512 * 10, VadConfig(threshold=0.7, min_speech_share=0.2))
+    gate.add(np.array([0.7, 0.7, 0.9, 0.1, 0.2]))  # one chunk above 0.7: 20 % of the hop
+    assert gate.speaking and gate.speech_share == pytest.approx(0.1) and not gate.is_speech
+    gate.add(np.array([0.71, 0.1, 0.1, 0.1, 0.1, 0.1]))  # 1 of 6: under 20 %
+    assert not gate.speaking
+    assert gate.speech_share == pytest.approx(0.2) and gate.is_speech  # 0.9 and 0.71 of 10
+    gate.add(np.zeros(0))  # a hop without a whole chunk keeps the last answer
+    assert not gate.speaking and gate.is_speech
+    gate.add(np.ones(2))  # 2 of 2: speaking; the 0.9 chunk slid out, the window has 3 of 10
+    assert gate.speaking and gate.speech_share == pytest.approx(0.3)
+    gate.reset()
+    assert gate.speech_share == 0 and not gate.is_speech and not gate.speaking
 
 
 def test_non_speech_stays_unlabelled_and_speech_is_labelled(
