@@ -18,8 +18,8 @@ from typing import Any
 import soundfile as sf
 import torch
 
-from benchmarks.gate_audio import speech_recording
 from ser.audio import resample
+from training.synthetic_audio import speech_recording
 
 PREDICT = str(Path(sys.executable).parent / "ser-predict")
 WAYS = {

@@ -16,7 +16,6 @@ import soundfile as sf
 import torch
 
 from benchmarks.gate import gate_benchmark, print_gate
-from benchmarks.gate_audio import speech_recording
 from ser.bundle import resolve_checkpoint
 from ser.checkpoint import Checkpoint, load_checkpoint
 from ser.predictor import Predictor
@@ -26,6 +25,7 @@ from streaming.pipeline import LivePipeline
 from streaming.sources import FileSource
 from streaming.summary import SummaryBuilder
 from streaming.worker import WorkerConfig
+from training.synthetic_audio import speech_like, speech_recording
 
 
 def cpu_name() -> str:
@@ -44,16 +44,6 @@ def model_checkpoint(path: str | None) -> tuple[Checkpoint, str]:
     the fast path's cost depend on the weights)."""
     resolved = resolve_checkpoint(path)
     return load_checkpoint(resolved), str(path or resolved.name)
-
-
-def speech_like(seconds: float, rate: int = 16000, seed: int = 0) -> np.ndarray:
-    """Harmonic bursts with pauses and noise: exercises the gate and the model."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    f0 = 120 + 40 * np.sin(2 * np.pi * 0.3 * t)
-    voice = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / rate) / k for k in range(1, 6))
-    envelope = (np.sin(2 * np.pi * 0.25 * t) > -0.3).astype(np.float32)
-    return (0.2 * voice * envelope + 0.003 * rng.standard_normal(t.size)).astype(np.float32)
 
 
 def bench_audio(path: Path, seconds: float, seed: int = 0) -> str:

@@ -17,13 +17,23 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from benchmarks.gate_audio import NON_SPEECH, RATE, SENTENCES, at_level, espeak, non_speech
 from ser.audio import load_waveform
 from ser.predictor import Predictor
 from streaming.replay import replay
 from streaming.sources import FileSource
 from streaming.vad import CHUNK, SileroVad, SpeechGate, VadConfig
 from streaming.worker import WorkerConfig
+from training.synthetic_audio import (
+    NON_SPEECH,
+    RATE,
+    SENTENCES,
+    Span,
+    at_level,
+    espeak,
+    inside,
+    join_segments,
+    non_speech,
+)
 
 RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess"
 TEST_ACTORS = ("19", "20", "21", "22", "23", "24")
@@ -52,24 +62,18 @@ def speech_segments(ravdess: Path = RAVDESS) -> list[tuple[str, np.ndarray]]:
     return segments
 
 
-def recording(seconds: float = 12.0) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+def recording(seconds: float = 12.0) -> tuple[np.ndarray, list[Span]]:
     """Speech and non-speech segments alternating; returns the audio and (kind, start, end)."""
     speech = speech_segments()
     others = [(k, lv) for lv in LEVELS for k in NON_SPEECH]
-    parts, spans, t = [], [], 0.0
+    segments = []
     for i, (kind, level) in enumerate(others):
         source, voice = speech[i % len(speech)]
-        noise = non_speech(kind, seconds, level, seed=i)
-        for name, audio in ((f"speech ({source})", voice), (kind, noise)):
-            parts.append(audio)
-            spans.append((name, t, t + audio.size / RATE))
-            t += audio.size / RATE
-    return np.concatenate(parts).astype(np.float32), spans
-
-
-def inside(spans: list[tuple[str, float, float]], start: float, end: float) -> str | None:
-    """The kind of the segment that wholly contains [start, end], if one does."""
-    return next((k for k, s, e in spans if s <= start and end <= e), None)
+        segments += [
+            (f"speech ({source})", voice),
+            (kind, non_speech(kind, seconds, level, seed=i)),
+        ]
+    return join_segments(segments)
 
 
 def tally(decisions: list[tuple[str, bool]]) -> dict[str, Any]:

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.gate_audio import speech_recording
 from ser.predictor import Predictor
 from streaming.pipeline import LivePipeline
 from streaming.sources import FileSource
 from streaming.worker import WorkerConfig
+from training.synthetic_audio import speech_recording
 from tui.app import LiveApp
 
 CHECKPOINT_MINUTES = 10.0

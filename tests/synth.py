@@ -7,6 +7,7 @@ import numpy as np
 import soundfile as sf
 
 from ser.labels import EMOTIONS
+from training.synthetic_audio import SENTENCES, at_level, espeak, join_segments
 
 RAVDESS_EMOTION_CODES = ("05", "07", "06", "03", "01", "04")  # CREMA-D order
 CREMAD_EMOTION_CODES = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
@@ -67,8 +68,6 @@ def speech(rate: int = 16000, sentences: int = 2) -> np.ndarray:
     """espeak-ng sentences at about -22 dBFS; skips the calling test without espeak-ng."""
     import pytest
 
-    from benchmarks.gate_audio import SENTENCES, at_level, espeak
-
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (speech for the gate tests)")
     return at_level(np.concatenate([espeak(t, rate=rate) for t in SENTENCES[:sentences]]), -22)
@@ -78,7 +77,7 @@ def segments(rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, float, floa
     """The SEGMENTS stream and its (kind, start, end) spans: silent spans are exact zeros,
     speech is espeak-ng, noise is white at -24 dBFS."""
     rng = np.random.default_rng(1)
-    parts, spans, t = [], [], 0.0
+    parts = []
     for kind, seconds in SEGMENTS:
         if kind == "silence":
             part = np.zeros(round(seconds * rate), np.float32)
@@ -86,7 +85,5 @@ def segments(rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, float, floa
             part = speech(rate)
         else:
             part = (0.063 * rng.standard_normal(round(seconds * rate))).astype(np.float32)
-        parts.append(part)
-        spans.append((kind, t, t + part.size / rate))
-        t += part.size / rate
-    return np.concatenate(parts), spans
+        parts.append((kind, part))
+    return join_segments(parts, rate)

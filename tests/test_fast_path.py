@@ -8,13 +8,13 @@ import pytest
 import torch
 from conftest import SHARED_DATA
 
-from benchmarks.bench import speech_like
 from ser.audio import load_waveform
 from ser.bundle import shipped_model_path
 from ser.checkpoint import load_checkpoint
 from ser.features import fit_length
 from ser.predictor import ChannelsLastMaxPool, Predictor, fast_path_parity
 from training.corpora import scan
+from training.synthetic_audio import speech_like
 
 RAVDESS = SHARED_DATA / "ravdess"
 

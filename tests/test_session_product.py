@@ -10,7 +10,6 @@ import pytest
 import synth
 import torch
 
-from benchmarks.bench import speech_like
 from ser.bundle import shipped_model_path
 from ser.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ser.errors import CheckpointError
@@ -20,6 +19,7 @@ from streaming.predict_output import file_row
 from streaming.replay import replay
 from streaming.sources import FileSource
 from streaming.worker import WorkerConfig
+from training.synthetic_audio import speech_like
 
 ADAPTATION = {"prior_windows": 2.0, "reset_after_silence": 10.0}
 CALIBRATION = {"weights": [math.log(2.0), 0.0, 0.0, 0.0], "uncertain_below": 0.5}  # T = 2

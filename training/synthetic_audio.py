@@ -1,5 +1,6 @@
-"""Audio for measuring the speech gate: espeak-ng speech, and non-speech at speech-like
-levels (white, pink and brown noise, a music loop, keyboard clicks, mains hum, silence)."""
+"""Synthetic audio for benchmarks and tests: espeak-ng speech, speech-like harmonic bursts, and
+non-speech at speech-like levels (white, pink and brown noise, a music loop, keyboard clicks,
+mains hum, silence), joined into recordings with known segments."""
 
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from ser.audio import load_waveform
 
 RATE = 16000
 NON_SPEECH = ("white", "pink", "brown", "music", "clicks", "hum", "silence")
+Span = tuple[str, float, float]  # a segment's kind, start and end in seconds
 SENTENCES = (
     "The weather was lovely today and we walked along the river for hours.",
     "I told you three times already, put the keys back where they belong!",
@@ -29,6 +31,16 @@ def espeak(text: str, voice: str = "en", rate: int = RATE) -> np.ndarray:
         path = Path(tmp) / "say.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True)
         return load_waveform(path, rate).numpy()
+
+
+def speech_like(seconds: float, rate: int = RATE, seed: int = 0) -> np.ndarray:
+    """Harmonic bursts with pauses and noise: exercises the gate and the model."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 120 + 40 * np.sin(2 * np.pi * 0.3 * t)
+    voice = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / rate) / k for k in range(1, 6))
+    envelope = (np.sin(2 * np.pi * 0.25 * t) > -0.3).astype(np.float32)
+    return (0.2 * voice * envelope + 0.003 * rng.standard_normal(t.size)).astype(np.float32)
 
 
 def at_level(x: np.ndarray, dbfs: float) -> np.ndarray:
@@ -71,6 +83,22 @@ def non_speech(kind: str, seconds: float, dbfs: float = -24.0, seed: int = 0) ->
     else:
         raise ValueError(f"unknown non-speech kind {kind!r}")
     return at_level(np.asarray(x, np.float64), dbfs)
+
+
+def join_segments(
+    segments: list[tuple[str, np.ndarray]], rate: int = RATE
+) -> tuple[np.ndarray, list[Span]]:
+    """(kind, audio) segments one after another: the float32 audio and each segment's span."""
+    spans, t = [], 0.0
+    for kind, audio in segments:
+        spans.append((kind, t, t + audio.size / rate))
+        t += audio.size / rate
+    return np.concatenate([a for _, a in segments]).astype(np.float32), spans
+
+
+def inside(spans: list[Span], start: float, end: float) -> str | None:
+    """The kind of the segment that wholly contains [start, end], if one does."""
+    return next((k for k, s, e in spans if s <= start and end <= e), None)
 
 
 def speech_recording(path: Path, seconds: float) -> None:
