@@ -8,19 +8,17 @@ import argparse
 import itertools
 import json
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 
 from ser.audio import load_waveform
 from ser.predictor import Predictor
 from streaming.replay import replay
-from streaming.sources import FileSource
+from streaming.sources import ArraySource
 from streaming.vad import CHUNK, SileroVad, SpeechGate, VadConfig
 from streaming.worker import WorkerConfig
 from training.synthetic_audio import (
@@ -121,10 +119,8 @@ def gate_benchmark(predictor: Predictor, hop: float = 1.0) -> dict[str, Any]:
     started = time.perf_counter()
     SileroVad().update(audio)
     vad_ms_per_s = (time.perf_counter() - started) * 1000 / (audio.size / RATE)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "gate.wav"
-        sf.write(path, audio, RATE, subtype="FLOAT")
-        events = replay(FileSource(path, realtime=False), predictor, WorkerConfig(hop)).windows
+    source = ArraySource(audio, RATE, "gate recording", realtime=False)
+    events = replay(source, predictor, WorkerConfig(hop)).windows
     decisions = [
         (kind, e.label is not None)
         for e in events

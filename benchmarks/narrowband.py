@@ -7,17 +7,15 @@ warning `ser-live` and `ser-predict` give for input at 8 kHz or less.
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 
-import soundfile as sf
 import torch
 
 from benchmarks.gate import RAVDESS, TEST_ACTORS
 from ser.audio import resample
 from ser.predictor import Predictor
 from streaming.replay import replay
-from streaming.sources import FileSource
+from streaming.sources import ArraySource
 from streaming.worker import WorkerConfig
 from training.corpora import scan_ravdess
 from training.stream_eval import SAMPLE_RATE, scored_windows, stream_report
@@ -28,13 +26,10 @@ def stream_scores(predictor: Predictor, rate: int) -> dict:
     """Window scores of the test streams played at `rate` Hz (hop 1 s, as ser-test)."""
     items = [u for u in scan_ravdess(RAVDESS) if u.speaker in TEST_ACTORS]
     replays = []
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "stream.wav"
-        for stream in build_streams(items):
-            audio = resample(torch.from_numpy(stream.audio), SAMPLE_RATE, rate).numpy()
-            sf.write(path, audio, rate, subtype="FLOAT")
-            windows = replay(FileSource(path, realtime=False), predictor, WorkerConfig(1.0))
-            replays.append((stream, windows.windows))
+    for stream in build_streams(items):
+        audio = resample(torch.from_numpy(stream.audio), SAMPLE_RATE, rate).numpy()
+        windows = replay(ArraySource(audio, rate, realtime=False), predictor, WorkerConfig(1.0))
+        replays.append((stream, windows.windows))
     return stream_report(scored_windows(replays, predictor.labels), predictor.labels)
 
 

@@ -1,7 +1,7 @@
-"""Archive scoring: DataLoader workers play files through the live worker (decoding, windows,
-resampling, speech gate) while the model in the main process takes their windows in large
-batches; the result is each file's window events exactly as a replay through the live path
-gives them."""
+"""Archive scoring: DataLoader workers play files (or in-memory audio) through the live worker
+(decoding, windows, resampling, speech gate) while the model in the main process takes their
+windows in large batches; the result is each file's window events exactly as a replay through
+the live path gives them."""
 
 import math
 import os
@@ -20,7 +20,7 @@ from ser.predictor import Predictor
 from streaming.events import WindowEvent
 from streaming.postprocess import LabelSmoother, SmootherConfig
 from streaming.replay import iter_windows
-from streaming.sources import FileSource
+from streaming.sources import AudioArray, played_name, played_source
 from streaming.worker import WorkerConfig, judge
 
 
@@ -133,11 +133,15 @@ class PackBuilder:
 
 
 class ArchiveDataset(IterableDataset):
-    """Files split among the loader workers; each plays its files through the live worker,
-    one after another, and yields packs of `pack_windows` windows."""
+    """Files (or in-memory audio) split among the loader workers; each plays its share through
+    the live worker, one after another, and yields packs of `pack_windows` windows."""
 
     def __init__(
-        self, paths: Sequence[str], facts: ModelFacts, config: WorkerConfig, pack_windows: int
+        self,
+        paths: Sequence[str | AudioArray],
+        facts: ModelFacts,
+        config: WorkerConfig,
+        pack_windows: int,
     ) -> None:
         super().__init__()
         self.paths, self.facts, self.config = list(paths), facts, config
@@ -160,10 +164,12 @@ class ArchiveDataset(IterableDataset):
         if pack.events or pack.ends:
             yield pack.take()
 
-    def _windows(self, path: str) -> Iterator[tuple[WindowEvent, tuple[torch.Tensor, bool] | None]]:
+    def _windows(
+        self, item: str | AudioArray
+    ) -> Iterator[tuple[WindowEvent, tuple[torch.Tensor, bool] | None]]:
         deferred = DeferredPredictor(self.facts, 2 * self.config.max_batch)
         try:
-            source = FileSource(path, realtime=False)
+            source = played_source(item)
             for event in iter_windows(source, deferred, self.config, {}):
                 yield event, deferred.take() if awaits_model(event) else None
         finally:
@@ -172,7 +178,8 @@ class ArchiveDataset(IterableDataset):
 
 @dataclass
 class FileWindows:
-    """A file's window events (empty with `error` when it could not be played)."""
+    """A file's window events (empty with `error` when it could not be played); `path` is the
+    in-memory audio's name for an AudioArray."""
 
     path: str
     windows: list[WindowEvent]
@@ -183,8 +190,10 @@ class ArchiveScorer:
     """The main-process side: the model's probabilities for a pack (each file its own session),
     put into each file's events as the live worker puts them."""
 
-    def __init__(self, predictor: Predictor, config: WorkerConfig, paths: Sequence[str]) -> None:
-        self.predictor, self.paths = predictor, list(paths)
+    def __init__(
+        self, predictor: Predictor, config: WorkerConfig, paths: Sequence[str | AudioArray]
+    ) -> None:
+        self.predictor, self.paths = predictor, [played_name(p) for p in paths]
         self.smoother = config.smoother or SmootherConfig.from_settings(
             predictor.smoother_settings, predictor.name
         )
@@ -241,7 +250,7 @@ def _one_thread(_: int) -> None:
 
 
 def archive_loader(
-    paths: Sequence[str], predictor: Predictor, config: WorkerConfig, workers: int
+    paths: Sequence[str | AudioArray], predictor: Predictor, config: WorkerConfig, workers: int
 ) -> DataLoader:
     """Packs of as many windows as the predictor takes at once (at least 16), from `workers`
     loader processes (0: in this one)."""
@@ -256,9 +265,10 @@ def archive_loader(
 
 
 def score_files(
-    paths: Sequence[str], predictor: Predictor, config: WorkerConfig, workers: int
+    paths: Sequence[str | AudioArray], predictor: Predictor, config: WorkerConfig, workers: int
 ) -> Iterator[FileWindows]:
-    """Each file's window events as it ends (files split among workers end out of order)."""
+    """Each file's (or in-memory audio's) window events as it ends (files split among workers
+    end out of order)."""
     scorer = ArchiveScorer(predictor, config, paths)
     for pack in archive_loader(paths, predictor, config, workers):
         yield from scorer.score(pack)

@@ -1,8 +1,10 @@
-"""Audio sources that feed a ring buffer: a PortAudio microphone or a file played as one."""
+"""Audio sources that feed a ring buffer: a PortAudio microphone, or a file or in-memory audio
+played as one."""
 
 import threading
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,37 +59,34 @@ class AudioSource(ABC):
         self.ring = RingBuffer(round(self.sample_rate * RING_SECONDS), self.channels)
 
 
-class FileSource(AudioSource):
-    """A file read in blocks by libsndfile, paced in real time or as fast as the worker goes."""
+class PlayedSource(AudioSource):
+    """Audio of known length played into the ring in blocks, paced in real time or as fast as
+    the worker goes; a subclass reads the blocks (raising AudioError when it cannot)."""
 
     def __init__(
-        self, path: str | Path, realtime: bool = True, block_seconds: float = 0.05
+        self, name: str, sample_rate: int, channels: int, realtime: bool, block_seconds: float
     ) -> None:
         super().__init__()
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise AudioError(f"{self.path}: no such file")
-        try:
-            self._file = sf.SoundFile(str(self.path))
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioError(
-                f"{self.path}: cannot read audio ({str(exc).splitlines()[0]})"
-            ) from exc
-        if self._file.frames == 0:
-            raise AudioError(f"{self.path}: contains no audio samples")
-        self.sample_rate = self._file.samplerate
-        self.channels = self._file.channels
-        self.duration = self._file.frames / self.sample_rate
+        self.name = name  # what messages call it
+        self.sample_rate, self.channels = sample_rate, channels
         self.realtime = realtime
         self.live_clock = realtime
-        self.block_frames = max(1, round(block_seconds * self.sample_rate))
-        mode = "real time" if realtime else "fast"
-        self.description = (
-            f"file {self.path.name} ({self.sample_rate} Hz, {self.channels} ch, {mode})"
-        )
+        self.block_frames = max(1, round(block_seconds * sample_rate))
         self._make_ring()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="file-source", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="played-source", daemon=True)
+
+    @property
+    def mode(self) -> str:
+        """How it plays, for descriptions."""
+        return "real time" if self.realtime else "fast"
+
+    @abstractmethod
+    def _read(self, frames: int) -> np.ndarray:
+        """The next (up to `frames`, channels) float32 frames; none at the end."""
+
+    def _close(self) -> None:
+        """Release what reading held."""
 
     def start(self) -> None:
         self._thread.start()
@@ -106,11 +105,11 @@ class FileSource(AudioSource):
                     time.sleep(0.02)
                     clock = time.monotonic() - sent / self.sample_rate
                     continue
-                block = self._file.read(self.block_frames, dtype="float32", always_2d=True)
+                block = self._read(self.block_frames)
                 if block.shape[0] == 0:
                     break
                 if not np.isfinite(block).all():
-                    self.error = f"{self.path}: contains NaN or infinite samples"
+                    self.error = f"{self.name}: contains NaN or infinite samples"
                     break
                 if self.realtime:
                     delay = clock + sent / self.sample_rate - time.monotonic()
@@ -121,11 +120,91 @@ class FileSource(AudioSource):
                         return
                 self.ring.write(block)
                 sent += block.shape[0]
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            self.error = f"{self.path}: read failed ({str(exc).splitlines()[0]})"
+        except AudioError as exc:
+            self.error = str(exc)
         finally:
-            self._file.close()
+            self._close()
             self.finished = True
+
+
+class FileSource(PlayedSource):
+    """A file read in blocks by libsndfile."""
+
+    def __init__(
+        self, path: str | Path, realtime: bool = True, block_seconds: float = 0.05
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise AudioError(f"{self.path}: no such file")
+        try:
+            self._file = sf.SoundFile(str(self.path))
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(
+                f"{self.path}: cannot read audio ({str(exc).splitlines()[0]})"
+            ) from exc
+        if self._file.frames == 0:
+            raise AudioError(f"{self.path}: contains no audio samples")
+        rate, channels = self._file.samplerate, self._file.channels
+        super().__init__(str(self.path), rate, channels, realtime, block_seconds)
+        self.duration = self._file.frames / rate
+        self.description = f"file {self.path.name} ({rate} Hz, {channels} ch, {self.mode})"
+
+    def _read(self, frames: int) -> np.ndarray:
+        try:
+            return self._file.read(frames, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioError(f"{self.path}: read failed ({str(exc).splitlines()[0]})") from exc
+
+    def _close(self) -> None:
+        self._file.close()
+
+
+class ArraySource(PlayedSource):
+    """Audio already in memory, (frames,) or (frames, channels), played as a file would be."""
+
+    def __init__(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        name: str = "audio",
+        realtime: bool = True,
+        block_seconds: float = 0.05,
+    ) -> None:
+        data = np.asarray(samples, np.float32)
+        data = data[:, None] if data.ndim == 1 else data
+        if data.ndim != 2 or data.shape[0] == 0:
+            shape = np.shape(samples)
+            raise AudioError(f"{name}: needs (frames,) or (frames, channels) samples, not {shape}")
+        super().__init__(name, sample_rate, data.shape[1], realtime, block_seconds)
+        self._samples, self._at = data, 0
+        self.duration = data.shape[0] / sample_rate
+        self.description = f"{name} ({sample_rate} Hz, {self.channels} ch, {self.mode})"
+
+    def _read(self, frames: int) -> np.ndarray:
+        block = self._samples[self._at : self._at + frames]
+        self._at += block.shape[0]
+        return block
+
+
+@dataclass(frozen=True)
+class AudioArray:
+    """Named in-memory audio to score with files (archive scoring): what an ArraySource plays."""
+
+    name: str
+    samples: np.ndarray
+    sample_rate: int
+
+
+def played_source(item: str | Path | AudioArray, realtime: bool = False) -> PlayedSource:
+    """A file path as a FileSource, in-memory audio as an ArraySource."""
+    if isinstance(item, AudioArray):
+        return ArraySource(item.samples, item.sample_rate, item.name, realtime)
+    return FileSource(item, realtime)
+
+
+def played_name(item: str | Path | AudioArray) -> str:
+    """What results and messages call a played item: its path or its name."""
+    return item.name if isinstance(item, AudioArray) else str(item)
 
 
 def _sounddevice() -> Any:

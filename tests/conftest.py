@@ -3,6 +3,7 @@
 import os
 import signal
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tiny_whisper import tiny_whisper_variables, write_ctranslate2
 from ser.checkpoint import save_checkpoint
 from ser.config import FeatureConfig, model_config_from
 from ser.model import SerModel
+from streaming.events import WindowEvent
 from training.import_whisper import import_whisper
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,11 @@ def segments() -> tuple:
 def segmented_wav(tmp_path_factory: pytest.TempPathFactory, segments: tuple) -> Path:
     """The segments stream as a WAV file."""
     return synth.write(tmp_path_factory.mktemp("audio") / "segments.wav", segments[0])
+
+
+def comparable(event: WindowEvent) -> dict:
+    """Everything a window event says but when it was computed."""
+    return {k: v for k, v in asdict(event).items() if k not in ("wall_time", "latency_ms")}
 
 
 def cli_env() -> dict[str, str]:

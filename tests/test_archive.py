@@ -4,19 +4,17 @@ live path's events and rows; --devices 2 gives one process's rows; re-runs skip 
 import json
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 import synth
-from conftest import cli_env, script
+from conftest import cli_env, comparable, script
 
 from ser.bundle import shipped_model_path
 from ser.predictor import Predictor
 from streaming import predict_cli
 from streaming.archive import score_files
-from streaming.events import WindowEvent
 from streaming.predict_output import file_row
 from streaming.replay import replay
 from streaming.sources import FileSource
@@ -34,11 +32,6 @@ def mixed_files(folder: Path) -> list[Path]:
         synth.write(folder / "b_late.flac", np.stack([late, 0.5 * late], 1)),
         synth.write(folder / "c_hum.wav", synth.tone(100, 6.0)),
     ]
-
-
-def comparable(event: WindowEvent) -> dict:
-    """Everything an event says but when it was computed."""
-    return {k: v for k, v in asdict(event).items() if k not in ("wall_time", "latency_ms")}
 
 
 def test_archive_events_and_rows_equal_live_replay(tmp_path: Path) -> None:

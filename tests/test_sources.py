@@ -1,11 +1,22 @@
-"""Microphone source errors without a sound card: a stand-in for the sounddevice module."""
+"""Sources: microphone errors without a sound card (a stand-in for the sounddevice module), and
+in-memory audio played as a file is."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
+import soundfile as sf
+import synth
+from conftest import comparable
 
-from ser.errors import DeviceError
+from ser.errors import AudioError, DeviceError
+from ser.predictor import Predictor
 from streaming import sources
+from streaming.archive import score_files
+from streaming.replay import replay
+from streaming.sources import ArraySource, AudioArray, FileSource
+from streaming.worker import WorkerConfig
 
 
 class PortAudioError(Exception):
@@ -43,3 +54,32 @@ def test_a_stream_that_will_not_start_is_one_clear_error(monkeypatch: pytest.Mon
         source.start()
     source.stop()
     assert source.finished
+
+
+def test_array_source_replays_as_the_file_does(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    voice = synth.speech(22050, sentences=1)
+    late = np.concatenate([np.zeros(3 * 22050, np.float32), voice, np.zeros(22050, np.float32)])
+    path = tmp_path / "stereo.wav"
+    sf.write(path, np.stack([late, 0.5 * late], 1), 22050, subtype="PCM_16")
+    audio, rate = sf.read(path, dtype="float32")  # the samples the file holds
+    predictor, config = Predictor.load(tiny_checkpoint, "cpu"), WorkerConfig(0.5)
+    played = replay(FileSource(path, realtime=False), predictor, config).windows
+    from_memory = replay(ArraySource(audio, rate, realtime=False), predictor, config).windows
+    assert len(played) >= 8 and any(w.speech for w in played) and not played[0].speech
+    assert [comparable(w) for w in from_memory] == [comparable(w) for w in played]
+    (scored,) = score_files([AudioArray("mem", audio, rate)], predictor, config, workers=0)
+    assert scored.path == "mem" and scored.error is None
+    assert [comparable(w) for w in scored.windows] == [comparable(w) for w in played]
+
+
+@pytest.mark.parametrize("samples", [np.zeros(0), np.zeros((2, 3, 4))])
+def test_array_source_refuses_empty_or_shapeless_audio(samples: np.ndarray) -> None:
+    with pytest.raises(AudioError, match="needs \\(frames,\\) or \\(frames, channels\\)"):
+        ArraySource(samples, 16000)
+
+
+def test_array_source_with_nan_ends_with_an_error() -> None:
+    source = ArraySource(np.full(1600, np.nan), 16000, "bad", realtime=False)
+    source.start()
+    source.stop()
+    assert source.finished and source.error == "bad: contains NaN or infinite samples"

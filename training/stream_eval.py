@@ -3,14 +3,11 @@ one long recording (training/streams.py) and played through the live worker, as 
 possible; the window events lying wholly inside one emotion block are scored."""
 
 import sys
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 import torch
 from torchmetrics.functional.classification import multiclass_f1_score
 from tqdm import tqdm
@@ -20,6 +17,7 @@ from ser.labels import EMOTIONS
 from ser.predictor import Predictor
 from streaming.archive import default_workers, score_files
 from streaming.events import WindowEvent
+from streaming.sources import AudioArray
 from streaming.worker import WorkerConfig
 from training.noise import NoiseMixer, snr_db
 from training.streams import Stream, window_truth
@@ -66,25 +64,18 @@ def replay_streams(
     predictor: Predictor, streams: list[Stream], config: WorkerConfig
 ) -> list[tuple[Stream, list[WindowEvent]]]:
     """Replay each stream through the live worker, as fast as possible: loader workers play
-    the streams while the model takes their windows in batches (streaming.archive)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = [str(Path(tmp) / f"stream{k}.wav") for k in range(len(streams))]
-        for path, stream in zip(paths, streams, strict=True):
-            sf.write(path, stream.audio, SAMPLE_RATE, subtype="FLOAT")
-        scored = score_files(paths, predictor, config, default_workers())
-        progress = tqdm(
-            scored,
-            desc="streams",
-            total=len(paths),
-            unit="speaker",
-            disable=not sys.stderr.isatty(),
-        )
-        results = {r.path: r for r in progress}
+    the streams from memory while the model takes their windows in batches (streaming.archive)."""
+    items = [AudioArray(f"stream{k}", s.audio, SAMPLE_RATE) for k, s in enumerate(streams)]
+    scored = score_files(items, predictor, config, default_workers())
+    progress = tqdm(
+        scored, desc="streams", total=len(items), unit="speaker", disable=not sys.stderr.isatty()
+    )
+    results = {r.path: r for r in progress}
     out = []
-    for path, stream in zip(paths, streams, strict=True):
-        if results[path].error is not None:
-            raise SerError(results[path].error)
-        out.append((stream, results[path].windows))
+    for item, stream in zip(items, streams, strict=True):
+        if results[item.name].error is not None:
+            raise SerError(results[item.name].error)
+        out.append((stream, results[item.name].windows))
     return out
 
 
