@@ -13,10 +13,12 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ser.adaptation import AdaptationConfig, SessionAdapter, adapt
+from ser.audio import read_audio, resample, to_mono
 from ser.bundle import resolve_checkpoint
 from ser.calibration import Calibration, distances
 from ser.checkpoint import Checkpoint, load_checkpoint
-from ser.errors import CheckpointError
+from ser.errors import AudioError, CheckpointError
+from ser.features import fit_length
 from ser.runtime import select_device, select_dtype
 from ser.whisper import WhisperEmotionNet
 
@@ -227,6 +229,49 @@ class Predictor:
                 self.reference_net, pooled, self._session_means(pooled, speech, None, None)
             )
         return self._session_probs(self.reference_net, pooled, means[rows])
+
+    def classify(self, waveform: np.ndarray | torch.Tensor, sample_rate: int) -> "Classification":
+        """One clip at any rate, (samples,) or (samples, channels), as ser-test scores a clip:
+        down-mixed, resampled to the model's rate, its first window cut or zero-padded."""
+        samples = torch.as_tensor(waveform, dtype=torch.float32)
+        if samples.ndim not in (1, 2) or samples.numel() == 0:
+            shape = tuple(samples.shape)
+            raise AudioError(f"a clip is (samples,) or (samples, channels) audio, not {shape}")
+        if not torch.isfinite(samples).all():
+            raise AudioError("the clip contains NaN or infinite samples")
+        if sample_rate <= 0:
+            raise AudioError(f"sample rate must be positive, not {sample_rate}")
+        mono = resample(to_mono(samples), int(sample_rate), self.sample_rate)
+        probs = self.probabilities(fit_length(mono, self.window_samples))[0]
+        return Classification.of(probs, self.labels, self.uncertain_below)
+
+    def classify_file(self, path: str | Path) -> "Classification":
+        """`classify` on an audio file (AudioError when it cannot be read)."""
+        samples, rate = read_audio(path)
+        return self.classify(samples, rate)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A clip's answer: the top label, each class's probability, the top probability, and
+    whether it lies below the model's uncertainty threshold (a calibrated model's)."""
+
+    label: str
+    probabilities: dict[str, float]
+    confidence: float
+    uncertain: bool
+
+    @classmethod
+    def of(
+        cls, probs: np.ndarray, labels: tuple[str, ...], uncertain_below: float
+    ) -> "Classification":
+        top = int(probs.argmax())
+        return cls(
+            labels[top],
+            {name: float(p) for name, p in zip(labels, probs, strict=True)},
+            float(probs[top]),
+            bool(probs[top] < uncertain_below),
+        )
 
 
 @dataclass(frozen=True)
