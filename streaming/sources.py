@@ -64,11 +64,17 @@ class PlayedSource(AudioSource):
     the worker goes; a subclass reads the blocks (raising AudioError when it cannot)."""
 
     def __init__(
-        self, name: str, sample_rate: int, channels: int, realtime: bool, block_seconds: float
+        self,
+        name: str,
+        sample_rate: int,
+        shape: tuple[int, int],
+        realtime: bool,
+        block_seconds: float,
     ) -> None:
         super().__init__()
         self.name = name  # what messages call it
-        self.sample_rate, self.channels = sample_rate, channels
+        self.sample_rate, self.channels = sample_rate, shape[1]
+        self.duration = shape[0] / sample_rate
         self.realtime = realtime
         self.live_clock = realtime
         self.block_frames = max(1, round(block_seconds * sample_rate))
@@ -144,10 +150,9 @@ class FileSource(PlayedSource):
             ) from exc
         if self._file.frames == 0:
             raise AudioError(f"{self.path}: contains no audio samples")
-        rate, channels = self._file.samplerate, self._file.channels
-        super().__init__(str(self.path), rate, channels, realtime, block_seconds)
-        self.duration = self._file.frames / rate
-        self.description = f"file {self.path.name} ({rate} Hz, {channels} ch, {self.mode})"
+        rate, shape = self._file.samplerate, (self._file.frames, self._file.channels)
+        super().__init__(str(self.path), rate, shape, realtime, block_seconds)
+        self.description = f"file {self.path.name} ({rate} Hz, {self.channels} ch, {self.mode})"
 
     def _read(self, frames: int) -> np.ndarray:
         try:
@@ -172,12 +177,13 @@ class ArraySource(PlayedSource):
     ) -> None:
         data = np.asarray(samples, np.float32)
         data = data[:, None] if data.ndim == 1 else data
-        if data.ndim != 2 or data.shape[0] == 0:
+        if data.ndim != 2 or data.size == 0:
             shape = np.shape(samples)
             raise AudioError(f"{name}: needs (frames,) or (frames, channels) samples, not {shape}")
-        super().__init__(name, sample_rate, data.shape[1], realtime, block_seconds)
+        if sample_rate <= 0:
+            raise AudioError(f"{name}: sample rate must be positive, not {sample_rate}")
+        super().__init__(name, sample_rate, data.shape, realtime, block_seconds)
         self._samples, self._at = data, 0
-        self.duration = data.shape[0] / sample_rate
         self.description = f"{name} ({sample_rate} Hz, {self.channels} ch, {self.mode})"
 
     def _read(self, frames: int) -> np.ndarray:

@@ -84,11 +84,6 @@ class SpeechGate:
         self._flags: deque[bool] = deque(maxlen=max(1, window_samples // CHUNK))
         self.speaking = False
 
-    def reset(self) -> None:
-        """Forget every chunk seen."""
-        self._flags.clear()
-        self.speaking = False
-
     def add(self, probs: np.ndarray) -> None:
         """Record the chunk probabilities of the newest hop (no chunks: `speaking` holds)."""
         flags = np.asarray(probs) > self.config.threshold

@@ -72,10 +72,14 @@ def test_array_source_replays_as_the_file_does(tmp_path: Path, tiny_checkpoint: 
     assert [comparable(w) for w in scored.windows] == [comparable(w) for w in played]
 
 
-@pytest.mark.parametrize("samples", [np.zeros(0), np.zeros((2, 3, 4))])
-def test_array_source_refuses_empty_or_shapeless_audio(samples: np.ndarray) -> None:
-    with pytest.raises(AudioError, match="needs \\(frames,\\) or \\(frames, channels\\)"):
-        ArraySource(samples, 16000)
+@pytest.mark.parametrize(
+    ("samples", "rate", "match"),
+    [(np.zeros(0), 16000, "samples, not \\(0,\\)"), (np.zeros((9, 0)), 16000, "not \\(9, 0\\)"),
+     (np.zeros((2, 3, 4)), 16000, "not \\(2, 3, 4\\)"), (np.zeros(9), 0, "rate must be positive")],
+)  # fmt: skip
+def test_array_source_refuses_unusable_audio(samples: np.ndarray, rate: int, match: str) -> None:
+    with pytest.raises(AudioError, match=match):
+        ArraySource(samples, rate)
 
 
 def test_array_source_with_nan_ends_with_an_error() -> None:

@@ -55,8 +55,6 @@ def test_gate_threshold_is_strict_and_speaking_is_the_newest_hop() -> None:
     assert not gate.speaking and gate.is_speech
     gate.add(np.ones(2))  # 2 of 2: speaking; the 0.9 chunk slid out, the window has 3 of 10
     assert gate.speaking and gate.speech_share == pytest.approx(0.3)
-    gate.reset()
-    assert gate.speech_share == 0 and not gate.is_speech and not gate.speaking
 
 
 def test_non_speech_stays_unlabelled_and_speech_is_labelled(
