@@ -15,7 +15,7 @@ class WindowEvent:
     probs: dict[str, float]
     label: str | None  # None for silence: no emotion is claimed
     confidence: float
-    speech: bool  # the window policy: enough of the window is speech to claim an emotion
+    speech: bool  # the speech gate: enough of the window is speech to claim an emotion
     speech_share: float  # share of the window's VAD chunks that are speech
     speaking: bool  # the newest hop holds speech ("speaking now")
     smoothed: str | None

@@ -1,5 +1,5 @@
 """Silero VAD (the `silero-vad` wheel's ONNX model through onnxruntime), run incrementally on
-16 kHz audio, and the window speech policy built on its chunk probabilities."""
+16 kHz audio, and the speech gate built on its chunk probabilities."""
 
 from collections import deque
 from dataclasses import dataclass
