@@ -18,7 +18,7 @@ CONTEXT = 64  # samples of the previous chunk the model sees before each new one
 @dataclass(frozen=True)
 class VadConfig:
     """A chunk is speech when its probability exceeds `threshold`; a window is speech when at
-    least `min_speech_share` of its chunks are (chosen on data: see README, Speech gate)."""
+    least `min_speech_share` of its chunks are (chosen on data: docs/performance.md)."""
 
     threshold: float = 0.7
     min_speech_share: float = 0.1

@@ -13,7 +13,7 @@ from training.corpora import Utterance
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """How streams are built (fixed seed; documented in the README's model card)."""
+    """How streams are built (fixed seed; documented in docs/training.md, stream evaluation)."""
 
     clips_per_block: int = 3
     min_pause: float = 0.1

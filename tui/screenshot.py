@@ -1,5 +1,5 @@
 """Render the live screen for a file at a given terminal size and save it as SVG (and PNG when
-rsvg-convert is installed); the README's screenshots come from here.
+rsvg-convert is installed); the screenshots in the README and docs/screens come from here.
 
     python -m tui.screenshot ser/assets/demo-ravdess.opus --size 80x24 \
         -o docs/screens/live-80x24.svg"""
