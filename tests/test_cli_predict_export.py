@@ -166,3 +166,22 @@ def test_export_onnx_and_torchscript_parity(tmp_path: Path, tiny_checkpoint: Pat
             scripted(x)
         with pytest.raises(Exception, match="dimensions"):
             session.run(None, {"waveform": x.numpy()})
+
+
+def test_export_of_the_shipped_whisper_model_runs_as_pytorch(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    import torch
+
+    from ser.bundle import shipped_model_path
+    from ser.checkpoint import load_checkpoint
+    from training.export import export_onnx
+
+    model = load_checkpoint(shipped_model_path()).model.float().eval()
+    config = model.frontend.config
+    window = torch.from_numpy(synth.class_clip(3, config.clip_samples / config.sample_rate))
+    export_onnx(model, window[None], tmp_path / "model.onnx")
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"))
+    onnx = session.run(None, {"waveform": window[None].numpy()})[0]
+    with torch.no_grad():
+        reference = model(window[None]).softmax(-1)
+    assert (torch.from_numpy(onnx).softmax(-1) - reference).abs().max() < 1e-3
