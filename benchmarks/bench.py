@@ -1,7 +1,6 @@
-"""`ser-bench`: per-window cost (eager fp32 vs fast path), file-mode throughput, live latency."""
+"""ser-bench's figures: per-window cost (eager fp32 vs fast path), file-mode throughput and
+live latency."""
 
-import argparse
-import json
 import os
 import platform
 import resource
@@ -105,19 +104,15 @@ def run_file(predictor: Predictor, path: Path, hop: float, realtime: bool) -> di
     return {**summary.summary(stats), "recomputed_share": round(share, 4)}
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="ser-bench", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="a few minutes on a 2-core CPU")
-    p.add_argument("--checkpoint", help="model file (default: the shipped model)")
-    p.add_argument("--live-seconds", type=float, help="paced live stream length (default 600)")
-    p.add_argument("--json", type=Path, help="write the figures here")
-    p.add_argument("--no-gate", action="store_true", help="skip the speech-gate benchmark")
-    args = p.parse_args(argv)
-    ckpt, model_name = model_checkpoint(args.checkpoint)
+def measure(
+    checkpoint: str | None, quick: bool, live_seconds: float | None, gate: bool
+) -> dict[str, Any]:
+    """Every figure of ser-bench (`quick`: a few minutes on a 2-core CPU)."""
+    ckpt, model_name = model_checkpoint(checkpoint)
     all_threads = torch.get_num_threads()
     threads = set_cpu_threads()  # as ser-live does for live audio
-    live_seconds = args.live_seconds or (60.0 if args.quick else 600.0)
-    file_seconds = 120.0 if args.quick else 600.0
+    live_seconds = live_seconds or (60.0 if quick else 600.0)
+    file_seconds = 120.0 if quick else 600.0
     results: dict[str, Any] = {
         "machine": {
             "cpu": cpu_name(),
@@ -129,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "model": model_name,
     }
-    results["cpu"] = cpu_section(ckpt, [1, 8] if args.quick else [1, 8, 32], 3 if args.quick else 5)
+    results["cpu"] = cpu_section(ckpt, [1, 8] if quick else [1, 8, 32], 3 if quick else 5)
     fast = Predictor(ckpt, "auto", "auto")
     with tempfile.TemporaryDirectory() as tmp:
         long_wav = Path(tmp) / "long.wav"
@@ -155,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
             "dropped_blocks": s["dropped_blocks"],
             "recomputed_share": s["recomputed_share"],
         }
-    if not args.no_gate:
+    if gate:
         results["gate"] = gate_benchmark(fast)
         results["gate"]["vad_ms_per_window_at_hop_0.5"] = round(
             results["gate"]["vad_ms_per_audio_second"] * 0.5, 2
@@ -168,12 +163,11 @@ def main(argv: list[str] | None = None) -> None:
             gpu[f"windows_per_s_b64_{precision}"] = round(1000 / ms, 1)
         results["gpu"] = {"device": torch.cuda.get_device_name(), **gpu}
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    print_table(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    return results
 
 
 def print_table(results: dict[str, Any]) -> None:
+    """The figures as lines of text."""
     cpu, machine = results["cpu"], results["machine"]
     print(
         f"machine: {machine['cpu']}, {machine['cores']} cores, AVX-512 BF16 "

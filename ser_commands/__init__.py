@@ -1,7 +1,7 @@
-"""Console entry points, above every other package: each command's module (torch and all) is
-imported here, so that a Ctrl-C while it is still loading is one line and exit 130, not a
-traceback, and a command whose install extra is missing says so in one line before loading
-anything."""
+"""The commands layer, above every other package: one module per command, `options` for what
+they share. Each command's module (torch and all) is imported here, so that a Ctrl-C while it is
+still loading is one line and exit 130, not a traceback, and a command whose install extra is
+missing says so in one line before loading anything."""
 
 import importlib
 import importlib.util
@@ -45,9 +45,9 @@ def launch(prog: str, module: str, extra: str | None = None) -> None:
 
 
 # One console script each (pyproject's [project.scripts]).
-ser_live = partial(launch, "ser-live", "streaming.cli")
-ser_train = partial(launch, "ser-train", "training.train", "train")
-ser_test = partial(launch, "ser-test", "training.evaluate", "train")
-ser_predict = partial(launch, "ser-predict", "streaming.predict_cli")
-ser_export = partial(launch, "ser-export", "ser.export", "export")
-ser_bench = partial(launch, "ser-bench", "benchmarks.bench")
+ser_live = partial(launch, "ser-live", "ser_commands.live")
+ser_train = partial(launch, "ser-train", "ser_commands.train", "train")
+ser_test = partial(launch, "ser-test", "ser_commands.test", "train")
+ser_predict = partial(launch, "ser-predict", "ser_commands.predict")
+ser_export = partial(launch, "ser-export", "ser_commands.export", "export")
+ser_bench = partial(launch, "ser-bench", "ser_commands.bench")

@@ -105,7 +105,7 @@ def score_distributed(
     )
     try:
         trainer = pl.Trainer(
-            accelerator=ACCELERATORS[args.device],
+            accelerator=ACCELERATORS[args.compute],
             devices=args.devices,
             num_nodes=args.num_nodes,
             strategy="ddp",

@@ -13,7 +13,7 @@ from conftest import cli_env, comparable, script
 
 from ser.bundle import shipped_model_path
 from ser.predictor import Predictor
-from streaming import predict_cli
+from ser_commands import predict
 from streaming.archive import score_files
 from streaming.predict_output import file_row
 from streaming.replay import replay
@@ -112,7 +112,7 @@ def test_devices_without_lightning_or_output_file_is_one_line(
     wav = synth.write(tmp_path / "a.wav", synth.tone(200, 1.0))
     with pytest.raises(SystemExit) as exit_info:
         target = output if output == "-" else str(tmp_path / output)
-        predict_cli.main([str(wav), "--devices", "2", "-o", target])
+        predict.main([str(wav), "--devices", "2", "-o", target])
     assert exit_info.value.code == 1
     expected = {
         "-": "--devices/--num-nodes above 1 need --output FILE (ranks write beside it)",

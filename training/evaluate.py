@@ -1,10 +1,9 @@
-"""`ser-test`: evaluate a ser checkpoint on a corpus split; JSON report + confusion PNG,
+"""Evaluation of a ser checkpoint (ser-test) on a corpus split; JSON report + confusion PNG,
 optionally with added white or babble noise, or the whole noise-robustness table."""
 
-import argparse
 import json
-import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,9 @@ from hydra import compose, initialize_config_module
 
 from ser.bundle import resolve_checkpoint
 from ser.checkpoint import load_checkpoint
-from ser.cli_support import run_command
 from ser.errors import SerError
 from ser.predictor import Predictor
+from streaming.predict_dist import ACCELERATORS
 from streaming.worker import WorkerConfig
 from training.build import datamodule_from_config
 from training.datamodule import EmotionDataModule
@@ -31,55 +30,31 @@ from training.stream_eval import (
 )
 from training.streams import build_streams
 
-PROG = "ser-test"
 ROBUSTNESS_SNRS = (20.0, 10.0, 5.0)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
-    parser.add_argument("--data", default="ravdess", help="data config name: ravdess, cremad")
-    parser.add_argument("--root", help="corpus folder (default: the data config's root)")
-    parser.add_argument(
-        "--split",
-        choices=("test", "val", "all"),
-        default="test",
-        help="speakers to score; all: the whole corpus (leave-one-corpus-out)",
-    )
-    parser.add_argument(
-        "--streams",
-        action="store_true",
-        help="also score each speaker's clips joined into a long recording and played through "
-        "the live worker (clean; with babble and white noise at 10 dB unless --split all)",
-    )
-    parser.add_argument("--hop", type=float, default=1.0, help="window hop for --streams, s")
-    parser.add_argument(
-        "--no-adapt",
-        action="store_true",
-        help="do not adapt to the session's voice, language and room (the model file's "
-        "running-mean adaptation)",
-    )
-    parser.add_argument("--output-dir", type=Path, default=Path("eval"))
-    parser.add_argument("--noise", choices=("white", "babble"), help="add noise to every clip")
-    parser.add_argument("--snr", type=float, default=10.0, help="SNR in dB for --noise")
-    parser.add_argument(
-        "--robustness",
-        action="store_true",
-        help="clean, white and babble noise at 20/10/5 dB SNR: robustness.json + table",
-    )
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--num-workers", type=int, default=2)
-    device = parser.add_mutually_exclusive_group()
-    device.add_argument("--cpu", dest="accelerator", action="store_const", const="cpu")
-    device.add_argument("--gpu", dest="accelerator", action="store_const", const="gpu")
-    parser.set_defaults(accelerator="auto")
-    parser.add_argument(
-        "overrides", nargs="*", help="extra Hydra overrides, e.g. data.split.kind=fraction"
-    )
-    return parser.parse_args(argv)
+@dataclass(frozen=True)
+class EvalOptions:
+    """What ser-test scores and how (its options, one field each)."""
+
+    checkpoint: str | None = None
+    data: str = "ravdess"
+    root: str | None = None
+    split: str = "test"  # test, val or all (the whole corpus)
+    streams: bool = False
+    hop: float = 1.0
+    adapt: bool = True
+    output_dir: Path = Path("eval")
+    noise: str | None = None  # white or babble
+    snr: float = 10.0
+    robustness: bool = False
+    batch_size: int = 16
+    num_workers: int = 2
+    compute: str = "auto"  # auto, cpu or cuda
+    overrides: tuple[str, ...] = ()
 
 
-def build_datamodule(args: argparse.Namespace) -> EmotionDataModule:
+def build_datamodule(args: EvalOptions) -> EmotionDataModule:
     """The data module of the named data config, with the user's root and loader sizes."""
     overrides = [
         f"data={args.data}",
@@ -107,7 +82,7 @@ def noise_mixer(kind: str, snr: float, datamodule: EmotionDataModule) -> NoiseMi
 
 
 def run_condition(
-    args: argparse.Namespace,
+    args: EvalOptions,
     checkpoint: Path,
     datamodule: EmotionDataModule,
     module: EmotionClassifier,
@@ -116,7 +91,7 @@ def run_condition(
     """One evaluation pass; returns its report."""
     datamodule.eval_noise = noise_mixer(*noise, datamodule) if noise else None
     trainer = L.Trainer(
-        accelerator=args.accelerator,
+        accelerator=ACCELERATORS[args.compute],
         devices=1,
         logger=False,
         enable_checkpointing=False,
@@ -161,11 +136,10 @@ def streams_table(rows: list[dict[str, Any]]) -> str:
 
 
 def evaluate_streams(
-    args: argparse.Namespace, checkpoint: Path, datamodule: EmotionDataModule
+    args: EvalOptions, checkpoint: Path, datamodule: EmotionDataModule
 ) -> list[dict[str, Any]]:
     """Stream scores per condition, through the live worker path; streams.json + .md."""
-    device = args.accelerator.replace("gpu", "cuda")
-    predictor = Predictor(load_checkpoint(checkpoint), device, adapt=not args.no_adapt)
+    predictor = Predictor(load_checkpoint(checkpoint), args.compute, adapt=args.adapt)
     items = getattr(datamodule.split, args.split)
     conditions: list[tuple[str, float] | None] = [None]
     if args.split != "all":
@@ -192,7 +166,7 @@ def evaluate_streams(
     return rows
 
 
-def evaluate(args: argparse.Namespace) -> int:
+def evaluate(args: EvalOptions) -> int:
     checkpoint = resolve_checkpoint(args.checkpoint)
     module = EmotionClassifier.from_checkpoint(load_checkpoint(checkpoint))
     datamodule = build_datamodule(args)
@@ -213,7 +187,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def evaluate_robustness(
-    args: argparse.Namespace,
+    args: EvalOptions,
     checkpoint: Path,
     datamodule: EmotionDataModule,
     module: EmotionClassifier,
@@ -237,9 +211,3 @@ def evaluate_robustness(
     (args.output_dir / "robustness.json").write_text(json.dumps(rows, indent=2))
     (args.output_dir / "robustness.md").write_text(robustness_table(rows) + "\n")
     print(robustness_table(rows))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no banner per pass
-    sys.exit(run_command(PROG, lambda: evaluate(parse_args(argv))))

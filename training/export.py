@@ -1,9 +1,7 @@
-"""`ser-export`: ONNX and TorchScript copies of a checkpoint, checked against PyTorch."""
+"""ONNX and TorchScript copies of a checkpoint (ser-export), each checked against PyTorch."""
 
-import argparse
 import json
 import logging
-import sys
 import warnings
 from pathlib import Path
 
@@ -13,11 +11,8 @@ from torch import nn
 
 from ser.bundle import resolve_checkpoint
 from ser.checkpoint import load_checkpoint
-from ser.cli_support import run_command
-from ser.errors import SerError
 from ser.model import SerModel
 
-PROG = "ser-export"
 TOLERANCE = 1e-3  # max |probability difference| accepted between exported and PyTorch
 
 
@@ -119,26 +114,3 @@ def export(checkpoint: str | None, output_dir: Path, formats: list[str]) -> dict
         )
     )
     return differences
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
-    parser.add_argument("--output-dir", type=Path, default=Path("export"))
-    parser.add_argument(
-        "--formats", default="onnx,torchscript", help="comma list: onnx,torchscript"
-    )
-    args = parser.parse_args(argv)
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-
-    def body() -> int:
-        unknown = set(formats) - {"onnx", "torchscript"}
-        if unknown:
-            raise SerError(f"unknown export format(s): {', '.join(sorted(unknown))}")
-        differences = export(args.checkpoint, args.output_dir, formats)
-        if any(d > TOLERANCE for d in differences.values()):
-            raise SerError(f"exported model disagrees with PyTorch beyond {TOLERANCE}")
-        return 0
-
-    sys.exit(run_command(PROG, body))

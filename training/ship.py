@@ -25,15 +25,14 @@ from ser.errors import SerError
 from ser.predictor import fast_path_parity
 from training.build import load_source
 from training.cached_data import clip_window
-from training.evaluate import build_datamodule, evaluate, parse_args
+from training.evaluate import EvalOptions, build_datamodule, evaluate
 
 PROG = "ship"
 
 
 def check_fast_path(candidate: Checkpoint, data_root: str | None) -> None:
     """SerError unless the fast path passes `Parity.ok` on the validation clips."""
-    args = parse_args(["--split", "val", *(["--root", data_root] if data_root else [])])
-    clips = build_datamodule(args).split.val
+    clips = build_datamodule(EvalOptions(root=data_root, split="val")).split.val
     size = candidate.features.clip_samples
     windows = torch.stack([clip_window(u.path, size) for u in clips])
     parity = fast_path_parity(candidate, windows)
@@ -78,9 +77,11 @@ def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
 def evaluate_test_split(checkpoint: Path, outputs: Path, data_root: str | None) -> dict:
     """Evaluate `checkpoint` on the test split (clips, robustness, streams) into `outputs`; the
     clean clip and per-condition stream scores."""
-    argv = ["--checkpoint", str(checkpoint), "--output-dir", str(outputs)]
-    argv += ["--robustness", "--streams", *(["--root", data_root] if data_root else [])]
-    evaluate(parse_args(argv))
+    evaluate(
+        EvalOptions(
+            str(checkpoint), root=data_root, output_dir=outputs, robustness=True, streams=True
+        )
+    )
     report = json.loads((outputs / "report.json").read_text())
     test = {k: report[k] for k in ("accuracy", "macro_f1", "num_clips", "speakers")}
     streams = json.loads((outputs / "streams.json").read_text())["conditions"]

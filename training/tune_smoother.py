@@ -22,8 +22,7 @@ from ser.predictor import Predictor
 from streaming.events import WindowEvent
 from streaming.postprocess import LabelSmoother, SmootherConfig
 from streaming.worker import WorkerConfig
-from training.evaluate import build_datamodule
-from training.evaluate import parse_args as evaluate_args
+from training.evaluate import EvalOptions, build_datamodule
 from training.stream_eval import macro_f1, replay_streams, scored_windows
 from training.streams import build_streams
 
@@ -42,10 +41,22 @@ def resmooth(events: list[WindowEvent], labels: tuple[str, ...], config: Smoothe
 
 
 def tune(argv: list[str]) -> int:
-    own = argparse.ArgumentParser(prog=PROG, add_help=False)
-    own.add_argument("--write", action="store_true", help="store the best setting in the file")
-    tuning, rest = own.parse_known_args(argv)
-    args = evaluate_args(["--split", "val", *rest])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
+    parser.add_argument("--data", default="ravdess", help="data config name: ravdess, cremad")
+    parser.add_argument("--root", help="corpus folder (default: the data config's root)")
+    parser.add_argument("--hop", type=float, default=1.0, help="window hop, s")
+    parser.add_argument("--write", action="store_true", help="store the best setting in the file")
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
+    tuning = parser.parse_args(argv)
+    args = EvalOptions(
+        tuning.checkpoint,
+        tuning.data,
+        tuning.root,
+        split="val",
+        hop=tuning.hop,
+        overrides=tuple(tuning.overrides),
+    )
     checkpoint = resolve_checkpoint(args.checkpoint)
     predictor = Predictor(load_checkpoint(checkpoint))
     items = getattr(build_datamodule(args).split, args.split)

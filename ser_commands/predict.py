@@ -17,7 +17,7 @@ from ser.checkpoint import load_checkpoint
 from ser.cli_support import run_command
 from ser.errors import SerError
 from ser.predictor import Predictor
-from ser.records import FORMATS
+from ser_commands.options import add_compute, add_gate, add_hop, add_model, add_output, validate
 from streaming.archive import default_workers, score_files
 from streaming.predict_output import ResultStore
 from streaming.sources import narrowband_warning
@@ -42,42 +42,17 @@ def expand_paths(paths: list[str]) -> Iterator[Path]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("paths", nargs="+", help="audio files or folders")
-    parser.add_argument("--format", choices=FORMATS, help="csv or jsonl (default: from --output)")
-    parser.add_argument("--output", "-o", default="-", help="output file, or - for stdout")
-    parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
-    parser.add_argument("--hop", type=float, default=1.0, help="window hop, s (as ser-live --file)")
-    parser.add_argument("--vad-threshold", type=float, default=VadConfig.threshold)
-    parser.add_argument("--speech-share", type=float, default=VadConfig.min_speech_share)
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
-    parser.add_argument(
-        "--no-adapt",
-        action="store_true",
-        help="do not adapt to the session's voice, language and room (the model file's "
-        "running-mean adaptation)",
-    )
+    add_output(parser, "-", "output file, or - for stdout", "csv or jsonl (default: from --output)")
+    add_model(parser)
+    add_hop(parser, 1.0, "window hop, s (as ser-live --file)")
+    add_gate(parser)
     parser.add_argument(
         "--workers", type=int, help="loader processes per device (default: the cores, up to 8)"
     )
     parser.add_argument("--devices", type=int, default=1, help="processes (GPUs) per node")
     parser.add_argument("--num-nodes", type=int, default=1, help="nodes (Lightning DDP)")
-    device = parser.add_mutually_exclusive_group()
-    device.add_argument("--cpu", dest="device", action="store_const", const="cpu")
-    device.add_argument("--gpu", dest="device", action="store_const", const="cuda")
-    parser.set_defaults(device="auto")
+    add_compute(parser)
     return parser.parse_args(argv)
-
-
-def check_args(args: argparse.Namespace) -> None:
-    """SerError for values no run can use."""
-    if args.hop <= 0:
-        raise SerError("--hop must be positive")
-    for name in ("devices", "num_nodes"):
-        if getattr(args, name) < 1:
-            raise SerError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.workers is not None and args.workers < 0:
-        raise SerError("--workers must be 0 or more")
-    if args.devices * args.num_nodes > 1 and args.output == "-":
-        raise SerError("--devices/--num-nodes above 1 need --output FILE (ranks write beside it)")
 
 
 def input_files(paths: list[str]) -> list[str]:
@@ -117,7 +92,7 @@ def warn_narrowband(files: list[str]) -> None:
 
 
 def predict(args: argparse.Namespace) -> int:
-    check_args(args)
+    validate(args)
     distributed = args.devices * args.num_nodes > 1
     if distributed:
         try:
@@ -138,7 +113,7 @@ def predict(args: argparse.Namespace) -> int:
     predictor = (
         None
         if distributed
-        else Predictor.load(checkpoint, args.device, args.precision, adapt=not args.no_adapt)
+        else Predictor.load(checkpoint, args.compute, args.precision, adapt=not args.no_adapt)
     )
     if predictor is not None:  # distributed, each rank's worker refuses the settings itself
         check_settings(WorkerConfig(args.hop, vad=args.vad), predictor)

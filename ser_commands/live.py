@@ -7,10 +7,11 @@ from contextlib import contextmanager
 
 from ser.bundle import DEMO_AUDIO_NAME, asset_path
 from ser.cli_support import hold_signals, report_ending, report_error, run_command
-from ser.errors import DeviceError, SerError
+from ser.errors import DeviceError
 from ser.predictor import Predictor
-from ser.records import FORMATS, RecordWriter
+from ser.records import RecordWriter
 from ser.runtime import set_cpu_threads
+from ser_commands.options import add_compute, add_gate, add_hop, add_model, add_output, validate
 from streaming.headless import HeadlessRun
 from streaming.pipeline import LivePipeline
 from streaming.sources import (
@@ -58,47 +59,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_false",
         help="process --file as fast as possible (default with --no-tui)",
     )
-    p.add_argument("--hop", type=float, help="seconds between windows (default 0.5 live, 1 file)")
+    add_hop(p, None, "seconds between windows (default 0.5 live, 1 file)")
     p.add_argument(
         "--min-start",
         type=float,
         default=1.5,
         help="seconds of audio before the first (padded) window",
     )
-    p.add_argument(
-        "--vad-threshold",
-        type=float,
-        default=VadConfig.threshold,
-        help="speech gate: Silero VAD probability above which a 32 ms chunk is speech "
-        "(default %(default)s)",
-    )
-    p.add_argument(
-        "--speech-share",
-        type=float,
-        default=VadConfig.min_speech_share,
-        help="speech gate: share of a window's chunks that must be speech for it to get an "
-        "emotion (default %(default)s)",
-    )
-    p.add_argument("--checkpoint", help="model file (default: the shipped model)")
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
-    p.add_argument(
-        "--no-adapt",
-        action="store_true",
-        help="do not adapt to the session's voice, language and room (the model file's "
-        "running-mean adaptation)",
-    )
+    add_gate(p)
+    add_model(p)
     p.add_argument(
         "--threads",
         type=int,
         help="CPU inference threads (default: all cores but one, all for --fast files)",
     )
-    dev = p.add_mutually_exclusive_group()
-    dev.add_argument("--cpu", dest="compute", action="store_const", const="cpu")
-    dev.add_argument("--gpu", dest="compute", action="store_const", const="cuda")
-    p.set_defaults(compute="auto")
+    add_compute(p)
     p.add_argument("--no-tui", action="store_true", help="write events instead of the TUI")
-    p.add_argument("--output", "-o", help="events file (.jsonl or .csv), or - for stdout")
-    p.add_argument("--format", choices=FORMATS, help="events format (default: from --output)")
+    add_output(
+        p,
+        None,
+        "events file (.jsonl or .csv), or - for stdout",
+        "events format (default: from --output)",
+    )
     p.add_argument("--record", help="save what was heard to this WAV/FLAC file")
     return p.parse_args(argv)
 
@@ -144,15 +126,16 @@ def live(args: argparse.Namespace) -> int:
         args.file = str(asset_path(DEMO_AUDIO_NAME))
     if args.realtime is None:
         args.realtime = not args.no_tui
+    validate(args)
     hop = args.hop if args.hop is not None else (1.0 if args.file else 0.5)
-    if hop <= 0 or args.min_start <= 0:
-        raise SerError("--hop and --min-start must be positive")
-    if not (0 < args.vad_threshold < 1 and 0 < args.speech_share <= 1):
-        raise SerError("--vad-threshold must lie in (0, 1) and --speech-share in (0, 1]")
-    if args.output == "-" and not args.no_tui:
-        raise SerError("-o - would write events over the screen; add --no-tui to write them there")
-    if args.threads is not None and args.threads < 1:
-        raise SerError("--threads must be at least 1")
+    source: AudioSource | None = None
+    if args.no_tui or args.device is not None or args.file is not None:
+        source = build_source(args)  # inputs are checked before the model or any output
+        if args.no_tui and (note := narrowband_warning(source.sample_rate)):
+            print(f"{PROG}: warning: {note}", file=sys.stderr)
+    else:  # no source named: the TUI lets the user pick a microphone first
+        with hint_on_no_device():
+            devices = list_input_devices()
     predictor = Predictor.load(
         args.checkpoint, args.compute, args.precision, adapt=not args.no_adapt
     )
@@ -160,15 +143,7 @@ def live(args: argparse.Namespace) -> int:
         set_cpu_threads(args.threads, keep_one_core=args.file is None or args.realtime)
     config = WorkerConfig(hop, args.min_start, vad=VadConfig(args.vad_threshold, args.speech_share))
     check_settings(config, predictor)
-    if args.no_tui or args.device is not None or args.file is not None:
-        source = build_source(args)  # inputs are checked before any output is opened
-        if args.no_tui and (note := narrowband_warning(source.sample_rate)):
-            print(f"{PROG}: warning: {note}", file=sys.stderr)
-        pipeline: LivePipeline | None = LivePipeline(source, predictor, config, args.record)
-    else:  # no source named: the TUI lets the user pick a microphone first
-        with hint_on_no_device():
-            devices = list_input_devices()
-        pipeline = None
+    pipeline = None if source is None else LivePipeline(source, predictor, config, args.record)
     writer = RecordWriter(args.output or "-", args.format) if args.no_tui or args.output else None
     if args.no_tui:
         return HeadlessRun(pipeline, writer, PROG).run()
