@@ -1,12 +1,10 @@
 """Command entry helper: user errors become one stderr line and a non-zero exit; Ctrl-C,
 SIGTERM and SIGHUP end a command the same way, each with its own exit status."""
 
-import argparse
 import contextlib
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from ser.errors import SerError
 
@@ -80,14 +78,3 @@ def run_command(prog: str, body: Callable[[], int | None]) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt as exc:
         return report_ending(prog, ending_signal(exc))
-
-
-def combine_command(
-    prog: str, doc: str | None, combine: Callable[[Path, list[Path]], int], argv: list[str] | None
-) -> None:
-    """Entry point of a tool writing one checkpoint from several (`OUTPUT SOURCE...`)."""
-    parser = argparse.ArgumentParser(prog=prog, description=doc)
-    parser.add_argument("output", type=Path, help="the ser checkpoint to write")
-    parser.add_argument("sources", type=Path, nargs="+", help="model.pt or .ckpt files")
-    args = parser.parse_args(argv)
-    sys.exit(run_command(prog, lambda: combine(args.output, args.sources)))

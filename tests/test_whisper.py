@@ -18,11 +18,11 @@ from tiny_whisper import tiny_model_overrides, tiny_whisper_variables, write_ctr
 
 from ser.checkpoint import load_checkpoint, save_checkpoint
 from ser.config import WhisperFeatureConfig, WhisperModelConfig
-from ser.ctranslate2_file import read_ctranslate2
 from ser.errors import CheckpointError, SerError
 from ser.model import SerModel
 from ser.predictor import Predictor
 from ser.whisper import WhisperFrontend
+from training.ctranslate2_file import read_ctranslate2
 from training.import_whisper import (
     encoder_from_ctranslate2,
     import_whisper,
@@ -215,8 +215,8 @@ def test_ship_refuses_a_model_whose_fast_path_disagrees(
     import soundfile as sf
 
     from ser.audio import load_waveform
-    from ser.predictor import fast_path_parity
     from training import ship
+    from training.parity import fast_path_parity
 
     # Validation clips (actors 17-18) that differ by less than the bf16 encoder's rounding.
     root = synth.make_ravdess(tmp_path / "ravdess", per_class=1, seconds=3.0)

@@ -10,8 +10,8 @@ from pathlib import Path
 from torch.optim.swa_utils import AveragedModel
 
 from ser.checkpoint import save_checkpoint
-from ser.cli_support import combine_command
 from training.build import load_source, require_same_model
+from training.combine import combine_command
 
 PROG = "average"
 

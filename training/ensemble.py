@@ -12,10 +12,10 @@ from pathlib import Path
 import torch
 
 from ser.checkpoint import save_checkpoint
-from ser.cli_support import combine_command
 from ser.errors import CheckpointError
 from ser.model import SerModel
 from training.build import load_source
+from training.combine import combine_command
 
 PROG = "ensemble"
 

@@ -18,9 +18,9 @@ import torch
 from ser.checkpoint import checkpoint_from_payload, is_ser_payload
 from ser.cli_support import run_command
 from ser.config import WhisperModelConfig, to_plain
-from ser.ctranslate2_file import read_ctranslate2
 from ser.errors import SerError
-from ser.whisper import WhisperEncoder, encoder_state_dict
+from ser.whisper import WhisperEncoder
+from training.ctranslate2_file import read_ctranslate2
 
 PROG = "import_whisper"
 PARTS = (
@@ -37,6 +37,45 @@ PARTS = (
 )
 JOINED_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 ENCODER_FORMAT = "ser-whisper-encoder"
+
+
+def encoder_state_dict(variables: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """CTranslate2 `encoder/...` variables -> WhisperEncoder state dict (fp32)."""
+
+    def get(name: str) -> torch.Tensor:
+        return variables[f"encoder/{name}"].float()
+
+    state = {
+        "conv1.weight": get("conv1/weight"),
+        "conv1.bias": get("conv1/bias"),
+        "conv2.weight": get("conv2/weight"),
+        "conv2.bias": get("conv2/bias"),
+        "positions": get("position_encodings/encodings"),
+        "layer_norm.weight": get("layer_norm/gamma"),
+        "layer_norm.bias": get("layer_norm/beta"),
+    }
+    index = 0
+    while f"encoder/layer_{index}/self_attention/linear_0/weight" in variables:
+        src, dst = f"layer_{index}", f"layers.{index}"
+        attention, ffn = f"{src}/self_attention", f"{src}/ffn"
+        state.update(
+            {
+                f"{dst}.self_attn.in_proj_weight": get(f"{attention}/linear_0/weight"),
+                f"{dst}.self_attn.in_proj_bias": get(f"{attention}/linear_0/bias"),
+                f"{dst}.self_attn.out_proj.weight": get(f"{attention}/linear_1/weight"),
+                f"{dst}.self_attn.out_proj.bias": get(f"{attention}/linear_1/bias"),
+                f"{dst}.norm1.weight": get(f"{attention}/layer_norm/gamma"),
+                f"{dst}.norm1.bias": get(f"{attention}/layer_norm/beta"),
+                f"{dst}.linear1.weight": get(f"{ffn}/linear_0/weight"),
+                f"{dst}.linear1.bias": get(f"{ffn}/linear_0/bias"),
+                f"{dst}.linear2.weight": get(f"{ffn}/linear_1/weight"),
+                f"{dst}.linear2.bias": get(f"{ffn}/linear_1/bias"),
+                f"{dst}.norm2.weight": get(f"{ffn}/layer_norm/gamma"),
+                f"{dst}.norm2.bias": get(f"{ffn}/layer_norm/beta"),
+            }
+        )
+        index += 1
+    return state
 
 
 def sha256(path: Path) -> str:

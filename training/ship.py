@@ -22,10 +22,10 @@ from ser.bundle import shipped_model_path
 from ser.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ser.cli_support import run_command
 from ser.errors import SerError
-from ser.predictor import fast_path_parity
 from training.build import load_source
 from training.cached_data import clip_window
 from training.evaluate import EvalOptions, build_datamodule, evaluate
+from training.parity import fast_path_parity
 
 PROG = "ship"
 
