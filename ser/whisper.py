@@ -10,6 +10,7 @@ from torch import nn
 from torchaudio.transforms import MelSpectrogram
 
 from ser.config import WhisperFeatureConfig, WhisperModelConfig
+from ser.family import ModelFamily
 from ser.features import fit_length
 
 
@@ -139,7 +140,7 @@ class WhisperEmotionNet(nn.Module):
         self.config = config
         self.encoder = WhisperEncoder(config)
         self.heads = nn.ModuleList(WhisperHead(config, kind) for kind in config.head_kinds)
-        # Set by the fast path (ser.predictor.inference_net): the encoder's matrices are held in
+        # Set by the fast path (fast_network below): the encoder's matrices are held in
         # this dtype and its products autocast to it; the residual stream stays fp32.
         self.compute_dtype: torch.dtype | None = None
 
@@ -188,6 +189,30 @@ def statistics(states: torch.Tensor) -> torch.Tensor:
     """Hidden states (L, B, positions, width) -> (B, L, 2 * width) fp32 mean and std over time."""
     states = states.float()
     return torch.cat([states.mean(dim=2), states.std(dim=2, correction=0)], dim=-1).transpose(0, 1)
+
+
+def fast_network(net: WhisperEmotionNet, dtype: torch.dtype) -> WhisperEmotionNet:
+    """The encoder's weight matrices in `dtype` and its products autocast to it; biases,
+    LayerNorms, positions, the residual stream, pooling and head stay fp32 (rounding those too
+    moved probabilities 30 % further from fp32 at no gain in speed)."""
+    if dtype != torch.float32:
+        for param in net.encoder.parameters():
+            if param.ndim > 1:
+                param.data = param.data.to(dtype)
+        net.compute_dtype = dtype
+    return net
+
+
+WHISPER = ModelFamily(
+    name="whisper",
+    feature_config=WhisperFeatureConfig,
+    model_config=WhisperModelConfig,
+    frontend=WhisperFrontend,
+    network=WhisperEmotionNet,
+    fast_network=fast_network,
+    input_in_compute_dtype=False,
+    encoder_heads=True,
+)
 
 
 def encoder_state_dict(variables: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -12,7 +12,8 @@ from ser.audio import load_waveform
 from ser.bundle import shipped_model_path
 from ser.checkpoint import load_checkpoint
 from ser.features import fit_length
-from ser.predictor import ChannelsLastMaxPool, Predictor, fast_path_parity
+from ser.predictor import Predictor, fast_path_parity
+from ser.seed import ChannelsLastMaxPool
 from training.corpora import scan
 from training.synthetic_audio import speech_like
 

@@ -22,7 +22,7 @@ from ser.ctranslate2_file import read_ctranslate2
 from ser.errors import CheckpointError, SerError
 from ser.model import SerModel
 from ser.predictor import Predictor
-from ser.whisper import WhisperFrontend
+from ser.whisper import WHISPER, WhisperFrontend
 from training.import_whisper import (
     encoder_from_ctranslate2,
     import_whisper,
@@ -106,7 +106,7 @@ def test_checkpoint_round_trip_keeps_the_family(
 ) -> None:
     model = tiny_whisper_model(tiny_encoder_file, head)
     loaded = load_checkpoint(save_checkpoint(tmp_path / "w.pt", model, half=True))
-    assert loaded.model.family == "whisper"
+    assert loaded.model.family is WHISPER
     assert loaded.model.net.config.head == head
     assert hasattr(loaded.model.net.heads[0], "layer_logits") == (head == "mlp")
     x = torch.randn(2, 80000) * 0.1
@@ -284,7 +284,7 @@ def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_
     # By default the run reports on validation clips: two actors, three clips per class each.
     assert report["report_split"] == "val" and report["num_clips"] == 2 * 6 * 3
     model = load_checkpoint(run_dir / "model.pt").model
-    assert model.family == "whisper"
+    assert model.family is WHISPER
     statistics = model.net.heads[0].feature_std
     assert not torch.equal(statistics, torch.ones_like(statistics))
     # The synthetic corpus is tones: the speech gate claims no emotion in any stream window.
