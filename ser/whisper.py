@@ -79,19 +79,14 @@ class WhisperEncoder(nn.Module):
             raise ValueError(f"input longer than {self.positions.shape[0]} encoder positions")
         return x + self.positions[: x.shape[1]].to(x.dtype)
 
-    def run_layers(self, x: torch.Tensor, first: int = 0) -> list[torch.Tensor]:
-        """Hidden states first + 1 .. layers from hidden state `first`; the final LayerNorm
-        applied to the last one."""
-        states = []
-        for layer in self.layers[first:]:
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        x = self.embed(log_mel)
+        states = [x]
+        for layer in self.layers:
             x = layer(x)
             states.append(x)
         states[-1] = self.layer_norm(x)
-        return states
-
-    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
-        x = self.embed(log_mel)
-        return torch.stack([x, *self.run_layers(x)])
+        return torch.stack(states)
 
 
 class WhisperHead(nn.Module):
@@ -158,13 +153,6 @@ class WhisperEmotionNet(nn.Module):
     def pooled(self, log_mel: torch.Tensor) -> torch.Tensor:
         """(B, layers + 1, 2 * width) mean and standard deviation of each hidden state."""
         return statistics(self.states(log_mel))
-
-    def repooled(self, pooled: torch.Tensor, state: torch.Tensor, first: int) -> torch.Tensor:
-        """Pooled features with the layers above hidden state `first` run again from that state
-        (B, positions, width): how training on cached features reaches the tuned top layers."""
-        with self._compute_precision(state.device):
-            upper = self.encoder.run_layers(state.float(), first)
-        return torch.cat([pooled[:, : first + 1], statistics(torch.stack(upper))], dim=1)
 
     def classify(self, pooled: torch.Tensor) -> torch.Tensor:
         """Logits from pooled features (what training on cached features calls)."""

@@ -11,12 +11,13 @@ import torch.nn.functional as F
 
 from ser.checkpoint import load_checkpoint
 from ser.errors import SerError
+from ser.labels import EMOTIONS
 from ser.predictor import Predictor
 from ser.runtime import select_dtype
 from training.datamodule import EmotionDataModule
 from training.evaluate import noise_mixer
 from training.losses import FocalLoss
-from training.module import EmotionClassifier
+from training.module import HeadClassifier
 
 RAVDESS_SPLIT = {"kind": "fixed", "val_speakers": ["17", "18"], "test_speakers": ["19", "20"]}
 
@@ -46,9 +47,10 @@ def test_focal_loss_weights_and_focus() -> None:
 
 
 def test_warmup_then_cosine_schedule() -> None:
-    module = EmotionClassifier(model={"conv_channels": [4, 8, 8, 16, 16], "num_heads": 2,
-                                      "ff_dim": 8, "num_layers": 1}, lr=1e-3, schedule="cosine",
-                               warmup_epochs=2)  # fmt: skip
+    sizes = {"family": "whisper", "width": 16, "heads": 2, "ff_width": 32, "layers": 2}
+    module = HeadClassifier(features={}, model=sizes, labels=list(EMOTIONS), focal_gamma=0.0,
+                            label_smoothing=0.0, lr=1e-3, weight_decay=0.0,
+                            warmup_epochs=2)  # fmt: skip
     module._trainer = SimpleNamespace(estimated_stepping_batches=100, max_epochs=10)
     config = module.configure_optimizers()
     optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
