@@ -10,6 +10,7 @@ from ser.errors import CheckpointError
 from ser.labels import EMOTIONS
 from ser.model import FAMILIES, SerModel
 from ser.seed import SEED
+from ser.whisper import WHISPER
 
 
 def test_round_trip_reproduces_outputs(tmp_path: Path, tiny_model: SerModel) -> None:
@@ -25,8 +26,8 @@ def test_round_trip_reproduces_outputs(tmp_path: Path, tiny_model: SerModel) -> 
 
 
 SMALL_NETWORKS = {
-    "seed": {"conv_channels": [4, 8, 8, 16, 16], "num_heads": 2, "ff_dim": 8, "num_layers": 1},
-    "whisper": {"width": 16, "heads": 2, "ff_width": 32, "layers": 2, "hidden": 8},
+    SEED.name: {"conv_channels": [4, 8, 8, 16, 16], "num_heads": 2, "ff_dim": 8, "num_layers": 1},
+    WHISPER.name: {"width": 16, "heads": 2, "ff_width": 32, "layers": 2, "hidden": 8},
 }
 
 
