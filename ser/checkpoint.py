@@ -7,16 +7,11 @@ from typing import Any
 
 import torch
 
-from ser.config import (
-    AnyFeatureConfig,
-    AnyModelConfig,
-    feature_config_from,
-    model_config_from,
-    to_plain,
-)
+from ser.config import AnyFeatureConfig, AnyModelConfig, to_plain
 from ser.errors import CheckpointError
 from ser.labels import EMOTIONS
-from ser.model import SerModel
+from ser.model import SerModel, family_named
+from ser.seed import SEED
 
 FORMAT = "ser-checkpoint"
 FORMAT_VERSION = 1
@@ -52,7 +47,7 @@ def save_checkpoint(
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "family": model.family,
+        "family": model.family.name,
         "labels": list(labels),
         "features": to_plain(model.frontend.config),
         "model": to_plain(model.net.config),
@@ -114,9 +109,10 @@ def checkpoint_from_payload(payload: dict, path: str | Path) -> Checkpoint:
             f"{path}: written by a newer ser (format {version!r}); upgrade ser to read it"
         )
     try:
-        family = payload.get("family", "seed")
-        features = feature_config_from(payload["features"], family)
-        model_config = model_config_from(payload["model"], family)
+        # Files written before families had names are seed files.
+        family = family_named(payload.get("family", SEED.name))
+        features = family.features_from(payload["features"])
+        model_config = family.model_from(payload["model"])
         labels = tuple(str(label) for label in payload["labels"])
         if len(labels) != model_config.num_classes:
             raise ValueError(f"{len(labels)} labels for {model_config.num_classes} classes")

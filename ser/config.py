@@ -1,6 +1,6 @@
 """Feature and model hyper-parameters; the defaults are the seed design."""
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -96,16 +96,6 @@ class WhisperModelConfig:
 
 AnyFeatureConfig = FeatureConfig | WhisperFeatureConfig
 AnyModelConfig = ModelConfig | WhisperModelConfig
-# A model family is one front end + one network; checkpoints name theirs.
-FAMILIES: dict[str, tuple[type, type]] = {
-    "seed": (FeatureConfig, ModelConfig),
-    "whisper": (WhisperFeatureConfig, WhisperModelConfig),
-}
-
-
-def family_of(config: AnyFeatureConfig | AnyModelConfig) -> str:
-    """The family name a feature or model config belongs to."""
-    return next(name for name, types in FAMILIES.items() if type(config) in types)
 
 
 def to_plain(config: AnyFeatureConfig | AnyModelConfig) -> dict[str, Any]:
@@ -119,31 +109,3 @@ def _listify(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_listify(v) for v in value]
     return value
-
-
-def _family(name: str) -> tuple[type, type]:
-    if name not in FAMILIES:
-        raise ValueError(f"unknown model family {name!r} (known: {', '.join(FAMILIES)})")
-    return FAMILIES[name]
-
-
-def feature_config_from(data: dict[str, Any], family: str = "seed") -> AnyFeatureConfig:
-    """The family's feature config from a plain dict, ignoring unknown keys."""
-    cls = _family(family)[0]
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
-
-
-def model_config_from(data: dict[str, Any], family: str = "seed") -> AnyModelConfig:
-    """The family's model config from a plain dict (lists back to tuples), ignoring unknown
-    keys."""
-    cls = _family(family)[1]
-    names = {f.name for f in fields(cls)}
-    kwargs = {k: v for k, v in data.items() if k in names}
-    if cls is WhisperModelConfig:
-        return cls(**kwargs)
-    if "conv_channels" in kwargs:
-        kwargs["conv_channels"] = tuple(int(c) for c in kwargs["conv_channels"])
-    if "pools" in kwargs:
-        kwargs["pools"] = tuple((int(a), int(b)) for a, b in kwargs["pools"])
-    return cls(**kwargs)

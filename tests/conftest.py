@@ -15,8 +15,9 @@ import synth
 from tiny_whisper import tiny_whisper_variables, write_ctranslate2
 
 from ser.checkpoint import save_checkpoint
-from ser.config import FeatureConfig, model_config_from
+from ser.config import FeatureConfig
 from ser.model import SerModel
+from ser.seed import SEED
 from streaming.events import WindowEvent
 from training.import_whisper import import_whisper
 
@@ -30,7 +31,7 @@ def tiny_model() -> SerModel:
     import torch
 
     torch.manual_seed(0)
-    return SerModel(FeatureConfig(), model_config_from(TINY_MODEL)).eval()
+    return SerModel(FeatureConfig(), SEED.model_from(TINY_MODEL)).eval()
 
 
 @pytest.fixture(scope="session")

@@ -64,18 +64,6 @@ def test_distances_are_one_for_one_standard_deviation() -> None:
     assert distances(pooled + 4, shifted, mean, std)[0].tolist() == pytest.approx([3, 2, 1])
 
 
-def test_probe_fit_separates_separable_classes() -> None:
-    pytest.importorskip("torchmetrics")
-    from training.probe_fit import fit_probe
-
-    torch.manual_seed(0)
-    labels = torch.arange(60) % 3
-    features = torch.randn(60, 2, 4) * 0.1
-    features[:, 0, 0] += labels.float() * 2  # one feature tells the classes apart
-    probe = fit_probe(features, labels, torch.ones(60), features.mean(0), l2=1e-4, classes=3)
-    assert (probe.logits(features).argmax(1) == labels).all()
-
-
 def test_uncertainty_threshold_flags_where_wrong_outnumber_right() -> None:
     pytest.importorskip("torchmetrics")
     from training.calibrate import uncertainty_threshold

@@ -8,7 +8,9 @@ import torch
 from ser.checkpoint import load_checkpoint, save_checkpoint
 from ser.errors import CheckpointError
 from ser.labels import EMOTIONS
-from ser.model import SerModel
+from ser.model import FAMILIES, SerModel
+from ser.seed import SEED
+from ser.whisper import WHISPER
 
 
 def test_round_trip_reproduces_outputs(tmp_path: Path, tiny_model: SerModel) -> None:
@@ -21,6 +23,35 @@ def test_round_trip_reproduces_outputs(tmp_path: Path, tiny_model: SerModel) -> 
     assert loaded.model_config == tiny_model.net.config
     assert not loaded.model.training
     torch.load(path, weights_only=True)  # safe loading works on the raw file
+
+
+SMALL_NETWORKS = {
+    SEED.name: {"conv_channels": [4, 8, 8, 16, 16], "num_heads": 2, "ff_dim": 8, "num_layers": 1},
+    WHISPER.name: {"width": 16, "heads": 2, "ff_width": 32, "layers": 2, "hidden": 8},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_every_family_round_trips_by_file_alone(tmp_path: Path, name: str) -> None:
+    family = FAMILIES[name]
+    torch.manual_seed(0)
+    model = SerModel(family.feature_config(), family.model_from(SMALL_NETWORKS[name])).eval()
+    path = save_checkpoint(tmp_path / f"{name}.pt", model)
+    assert torch.load(path, weights_only=True)["family"] == name
+    loaded = load_checkpoint(path)  # nothing but the file says which family it is
+    assert loaded.model.family is family
+    assert (loaded.features, loaded.model_config) == (model.frontend.config, model.net.config)
+    x = torch.randn(2, 80000) * 0.1
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded.model(x))
+
+
+def test_a_file_without_a_family_is_a_seed_file(tmp_path: Path, tiny_model: SerModel) -> None:
+    path = save_checkpoint(tmp_path / "old.pt", tiny_model)
+    payload = torch.load(path, weights_only=True)
+    del payload["family"]  # written before families had names
+    torch.save(payload, path)
+    assert load_checkpoint(path).model.family is SEED
 
 
 def test_half_precision_file_is_smaller_and_close(tmp_path: Path, tiny_model: SerModel) -> None:

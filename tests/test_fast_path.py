@@ -12,7 +12,8 @@ from ser.audio import load_waveform
 from ser.bundle import shipped_model_path
 from ser.checkpoint import load_checkpoint
 from ser.features import fit_length
-from ser.predictor import ChannelsLastMaxPool, Predictor
+from ser.predictor import Predictor
+from ser.seed import ChannelsLastMaxPool
 from training.corpora import scan
 from training.parity import fast_path_parity
 from training.synthetic_audio import speech_like

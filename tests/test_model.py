@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from ser.config import FeatureConfig, ModelConfig
-from ser.features import LogMelFrontend, fit_length
-from ser.model import EmotionNet, SerModel
+from ser.features import fit_length
+from ser.model import SerModel
+from ser.seed import EmotionNet, LogMelFrontend
 
 
 def test_seed_model_logits_shape_and_gradients() -> None:

@@ -13,6 +13,7 @@ from conftest import SHARED_DATA, cli_env, script
 from ser.bundle import shipped_model_path
 from ser.checkpoint import load_checkpoint
 from ser.predictor import Predictor
+from ser.whisper import WHISPER
 
 SHIPPED = shipped_model_path()
 pytestmark = pytest.mark.skipif(not SHIPPED.is_file(), reason="no model shipped in ser/assets")
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.skipif(not SHIPPED.is_file(), reason="no model shipped 
 def test_shipped_model_is_small_and_self_describing() -> None:
     assert SHIPPED.stat().st_size <= 50 * 2**20
     checkpoint = load_checkpoint(SHIPPED)
-    assert checkpoint.model.family == "whisper"
+    assert checkpoint.model.family is WHISPER
     assert checkpoint.labels == ("anger", "disgust", "fear", "happy", "neutral", "sad")
     assert {"accuracy", "macro_f1", "streams"} <= set(checkpoint.meta["test"])
 

@@ -13,6 +13,7 @@ from conftest import ROOT, cli_env, script
 
 from ser.bundle import shipped_model_path
 from ser.labels import EMOTIONS
+from ser.seed import SEED
 from training.augment import mixup
 from training.report import build_report
 
@@ -246,7 +247,7 @@ def test_lightning_checkpoints_load_safely(trained_run: Path, tmp_path: Path) ->
 
     best = sorted((trained_run / "checkpoints").glob("epoch*.ckpt"))[-1]
     model, labels, meta = load_source(best)
-    assert model.family == "seed" and len(labels) == 6 and meta["train"]["epoch"] >= 0
+    assert model.family is SEED and len(labels) == 6 and meta["train"]["epoch"] >= 0
     raw = torch.load(best, weights_only=True)
     raw["hyper_parameters"]["extra"] = _RunsCode()
     evil = tmp_path / "evil.ckpt"

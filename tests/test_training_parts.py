@@ -11,19 +11,24 @@ import torch.nn.functional as F
 
 from ser.checkpoint import load_checkpoint
 from ser.errors import SerError
+from ser.labels import EMOTIONS
 from ser.predictor import Predictor
 from ser.runtime import select_dtype
+from ser.whisper import WHISPER
 from training.datamodule import EmotionDataModule
 from training.evaluate import noise_mixer
 from training.losses import FocalLoss
-from training.module import EmotionClassifier
+from training.module import HeadClassifier
 
 RAVDESS_SPLIT = {"kind": "fixed", "val_speakers": ["17", "18"], "test_speakers": ["19", "20"]}
 
 
 def test_focal_loss_with_gamma_zero_is_cross_entropy() -> None:
     logits, target = torch.randn(16, 6), torch.randint(0, 6, (16,))
-    assert torch.allclose(FocalLoss(6, gamma=0.0)(logits, target), F.cross_entropy(logits, target))
+    assert torch.allclose(
+        FocalLoss(6, gamma=0.0, label_smoothing=0.0)(logits, target),
+        F.cross_entropy(logits, target),
+    )
     smooth = FocalLoss(6, gamma=0.0, label_smoothing=0.1)(logits, target)
     assert torch.allclose(smooth, F.cross_entropy(logits, target, label_smoothing=0.1))
 
@@ -31,14 +36,14 @@ def test_focal_loss_with_gamma_zero_is_cross_entropy() -> None:
 def test_focal_loss_weights_and_focus() -> None:
     logits, target = torch.randn(32, 6), torch.randint(0, 6, (32,))
     weights = torch.rand(6) + 0.5
-    loss = FocalLoss(6, gamma=0.0)
+    loss = FocalLoss(6, gamma=0.0, label_smoothing=0.0)
     loss.weight.copy_(weights)
     expected = F.cross_entropy(logits, target, weight=weights)  # weighted mean, as documented
     assert torch.allclose(loss(logits, target), expected, atol=1e-6)
     easy = torch.tensor([[8.0, 0, 0, 0, 0, 0]])
     hard = torch.tensor([[0.5, 0, 0, 0, 0, 0]])
     zero = torch.tensor([0])
-    focal = FocalLoss(6, gamma=2.0)
+    focal = FocalLoss(6, gamma=2.0, label_smoothing=0.0)
     # gamma shrinks the loss of a confident correct example far more than a hard one's.
     ratio_easy = focal(easy, zero) / F.cross_entropy(easy, zero)
     ratio_hard = focal(hard, zero) / F.cross_entropy(hard, zero)
@@ -46,9 +51,10 @@ def test_focal_loss_weights_and_focus() -> None:
 
 
 def test_warmup_then_cosine_schedule() -> None:
-    module = EmotionClassifier(model={"conv_channels": [4, 8, 8, 16, 16], "num_heads": 2,
-                                      "ff_dim": 8, "num_layers": 1}, lr=1e-3, schedule="cosine",
-                               warmup_epochs=2)  # fmt: skip
+    sizes = {"family": WHISPER.name, "width": 16, "heads": 2, "ff_width": 32, "layers": 2}
+    module = HeadClassifier(features={}, model=sizes, labels=list(EMOTIONS), focal_gamma=0.0,
+                            label_smoothing=0.0, lr=1e-3, weight_decay=0.0,
+                            warmup_epochs=2)  # fmt: skip
     module._trainer = SimpleNamespace(estimated_stepping_batches=100, max_epochs=10)
     config = module.configure_optimizers()
     optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]

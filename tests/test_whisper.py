@@ -21,7 +21,8 @@ from ser.config import WhisperFeatureConfig, WhisperModelConfig
 from ser.errors import CheckpointError, SerError
 from ser.model import SerModel
 from ser.predictor import Predictor
-from ser.whisper import WhisperFrontend
+from ser.seed import SEED
+from ser.whisper import WHISPER, WhisperFrontend
 from training.ctranslate2_file import read_ctranslate2
 from training.import_whisper import (
     encoder_from_ctranslate2,
@@ -106,7 +107,7 @@ def test_checkpoint_round_trip_keeps_the_family(
 ) -> None:
     model = tiny_whisper_model(tiny_encoder_file, head)
     loaded = load_checkpoint(save_checkpoint(tmp_path / "w.pt", model, half=True))
-    assert loaded.model.family == "whisper"
+    assert loaded.model.family is WHISPER
     assert loaded.model.net.config.head == head
     assert hasattr(loaded.model.net.heads[0], "layer_logits") == (head == "mlp")
     x = torch.randn(2, 80000) * 0.1
@@ -284,7 +285,7 @@ def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_
     # By default the run reports on validation clips: two actors, three clips per class each.
     assert report["report_split"] == "val" and report["num_clips"] == 2 * 6 * 3
     model = load_checkpoint(run_dir / "model.pt").model
-    assert model.family == "whisper"
+    assert model.family is WHISPER
     statistics = model.net.heads[0].feature_std
     assert not torch.equal(statistics, torch.ones_like(statistics))
     # The synthetic corpus is tones: the speech gate claims no emotion in any stream window.
@@ -313,41 +314,23 @@ def test_train_on_cached_features_then_stream_test(tiny_encoder_file: Path, tmp_
     assert streams[0]["block_snr"] is None and streams[2]["block_snr"]["median_db"] < 30
 
 
-def test_repooled_runs_only_the_layers_above_the_cached_state(tiny_encoder_file: Path) -> None:
-    net = tiny_whisper_model(tiny_encoder_file).net
-    log_mel = torch.randn(2, 80, 500)
-    with torch.no_grad():
-        states = net.encoder(log_mel)
-        pooled = net.pooled(log_mel)
-        assert torch.allclose(net.repooled(pooled, states[1], first=1), pooled, atol=1e-5)
-        net.encoder.layers[1].linear2.weight.mul_(3.0)  # as training the top layer would
-        changed = net.repooled(pooled, states[1], first=1)
-    assert torch.equal(changed[:, :2], pooled[:, :2])
-    assert not torch.allclose(changed[:, 2:], pooled[:, 2:], atol=1e-3)
+def test_training_modes_are_checked_against_the_family(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
 
+    from training.build import training_mode
 
-def test_tuning_more_layers_than_the_encoder_has_is_refused() -> None:
-    from training.module import EmotionClassifier
+    def cfg(family: str, mode: str) -> OmegaConf:
+        return OmegaConf.create({"model": {"family": family}, "training": {"mode": mode}})
 
-    sizes = {"family": "whisper", "width": 16, "heads": 2, "ff_width": 32, "layers": 2}
-    with pytest.raises(SerError, match=r"tune_layers must be 0\.\.2, not 3"):
-        EmotionClassifier(model=sizes, tune_layers=3)
-    assert (
-        EmotionClassifier(model=sizes, tune_layers=2)
-        .model.net.encoder.layers[0]
-        .linear1.weight.requires_grad
-    )
-
-
-def test_lbfgs_is_only_for_frozen_encoder_heads() -> None:
-    from training.module import EmotionClassifier
-
-    sizes = {"family": "whisper", "width": 16, "heads": 2, "ff_width": 32, "layers": 2}
-    with pytest.raises(SerError, match=r"training\.optimizer must be one of"):
-        EmotionClassifier(model=sizes, optimizer="sgd")
-    for refused in ({"model": sizes, "tune_layers": 1}, {"model": {"family": "seed"}}):
-        with pytest.raises(SerError, match=r"needs model=whisper and training\.tune_layers=0"):
-            EmotionClassifier(optimizer="lbfgs", **refused)
+    assert training_mode(cfg(WHISPER.name, "probe")) == "probe"
+    assert training_mode(cfg(SEED.name, "waveform")) == "waveform"
+    for family, mode in ((SEED.name, "probe"), (SEED.name, "head"), (WHISPER.name, "waveform")):
+        with pytest.raises(SerError, match=rf"training\.mode={mode} does not train"):
+            training_mode(cfg(family, mode))
+    with pytest.raises(SerError, match=r"training\.mode must be one of"):
+        training_mode(cfg(WHISPER.name, "lbfgs"))
+    with pytest.raises(SerError, match=r"unknown model family 'wav2vec'"):
+        training_mode(cfg("wav2vec", "head"))
 
 
 def test_probe_is_fitted_by_lbfgs_with_its_l2_penalty(
@@ -356,35 +339,21 @@ def test_probe_is_fitted_by_lbfgs_with_its_l2_penalty(
     model = ["model=whisper_probe", *tiny_model_overrides(tiny_encoder_file)[1:]]
     norms = {}
     for l2 in ("1e-4", "10"):
-        run_dir = train_tiny(
-            tmp_path, f"l2-{l2}", *model, "trainer.max_epochs=2", f"training.l2={l2}"
-        )
+        run_dir = train_tiny(tmp_path, f"l2-{l2}", *model, "training.iterations=50",
+                             f"training.l2={l2}")  # fmt: skip
         head = load_checkpoint(run_dir / "model.pt").model.net.heads[0]
         assert head.kind == "linear"
         norms[l2] = float(head.head[-1].weight.detach().norm())
     assert 0 < norms["10"] < 0.1 * norms["1e-4"]
-
-
-def test_rounding_penalty_is_only_for_linear_heads_on_a_frozen_encoder() -> None:
-    from training.module import EmotionClassifier
-
-    sizes = {"family": "whisper", "width": 16, "heads": 2, "ff_width": 32, "layers": 2}
-    refused = (
-        {"model": {**sizes, "head": "mlp"}},
-        {"model": {**sizes, "head": "linear"}, "tune_layers": 1},
-        {"model": {"family": "seed"}},
-    )
-    for kwargs in refused:
-        with pytest.raises(SerError, match=r"needs model=whisper, model\.head=linear"):
-            EmotionClassifier(rounding_penalty=1.0, **kwargs)
-    assert EmotionClassifier(model={**sizes, "head": "linear"}, rounding_penalty=1.0)
+    summary = json.loads((tmp_path / "l2-1e-4" / "train_summary.json").read_text())
+    assert summary["iterations"] == 50 and summary["report_speakers"] == ["17", "18"]
 
 
 def test_rounding_penalty_steers_the_probe_off_the_features_bf16_moves(
     tiny_encoder_file: Path, tmp_path: Path
 ) -> None:
     model = ["model=whisper_probe", *tiny_model_overrides(tiny_encoder_file)[1:]]
-    fixed = ["trainer.max_epochs=2", "training.l2=1e-4", "training.cached.rounding_clips=20"]
+    fixed = ["training.iterations=50", "training.l2=1e-4", "training.cached.rounding_clips=20"]
     heads = {}
     for penalty in ("0", "1e4"):
         run_dir = train_tiny(
@@ -404,35 +373,28 @@ def test_rounding_penalty_steers_the_probe_off_the_features_bf16_moves(
     assert spread["1e4"] / spread["0"] < 0.2 * energy["1e4"] / energy["0"]
 
 
-def test_tuning_the_top_layer_changes_it_and_nothing_below(
+def test_init_from_and_encoder_weights_cache_the_files_encoder(
     tiny_encoder_file: Path, tmp_path: Path
 ) -> None:
     model = tiny_model_overrides(tiny_encoder_file)
-    tuning = ["training.tune_layers=1", "training.encoder_lr=1e-2"]
-    run_dir = train_tiny(tmp_path, "run", *model, "trainer.max_epochs=2", *tuning)
-    cached = [p.name for p in (tmp_path / "cache").iterdir()]
-    assert cached and all("-from1-" in n for n in cached)  # the hidden state below layer 1
-    tuned = load_checkpoint(run_dir / "model.pt").model.net.encoder.state_dict()
-    converted = load_encoder_weights(tiny_encoder_file)[1]
-    changed = {k for k, v in converted.items() if not torch.allclose(tuned[k], v, atol=1e-6)}
-    assert changed and all(k.startswith(("layers.1.", "layer_norm.")) for k in changed)
-
-    # A head on the tuned encoder, started from the run (init_from) or reading the encoder from
-    # its model file: both cache the tuned encoder's features, so the second computes none.
+    run_dir = train_tiny(tmp_path, "run", *model, "trainer.max_epochs=1")
+    cached = {p.name for p in (tmp_path / "cache").iterdir()}
+    # A model file whose encoder differs from the converted one (as a fine-tuned one would).
+    changed = load_checkpoint(run_dir / "model.pt")
+    with torch.no_grad():
+        changed.model.net.encoder.layers[1].linear2.weight.mul_(3.0)
+    changed_file = save_checkpoint(tmp_path / "changed.pt", changed.model, changed.labels)
+    # A head started from that file (init_from) or reading the encoder from it: both cache
+    # that encoder's features, so the second computes none.
     frozen = [o for o in model if not o.startswith("model.encoder_weights")]
-    runs = {
-        "init": f"init_from={run_dir / 'model.pt'}",
-        "weights": f"model.encoder_weights={run_dir / 'model.pt'}",
-    }
+    runs = {"init": f"init_from={changed_file}", "weights": f"model.encoder_weights={changed_file}"}
     seen = {}
     for name, source in runs.items():
         train_tiny(tmp_path, name, *frozen, "trainer.max_epochs=1", source)
-        seen[name] = {p.name for p in (tmp_path / "cache").iterdir()} - set(cached)
+        seen[name] = {p.name for p in (tmp_path / "cache").iterdir()} - cached
     assert seen["init"] and seen["weights"] == seen["init"]
     head_stats = load_checkpoint(tmp_path / "init" / "model.pt").model.net.heads[0].feature_std
-    assert torch.equal(
-        head_stats, load_checkpoint(run_dir / "model.pt").model.net.heads[0].feature_std
-    )
+    assert torch.equal(head_stats, changed.model.net.heads[0].feature_std)
 
 
 @pytest.mark.skipif(

@@ -1,6 +1,7 @@
 """Objects built from the Hydra config (data module, Lightning module, loggers) and from
 checkpoint files (ser model files or a run's Lightning checkpoints)."""
 
+import inspect
 import os
 import random
 from dataclasses import dataclass
@@ -12,13 +13,13 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
 from ser.checkpoint import load_checkpoint
-from ser.config import feature_config_from, to_plain
+from ser.config import to_plain
 from ser.errors import CheckpointError, SerError
+from ser.family import ModelFamily
 from ser.labels import EMOTIONS
-from ser.model import SerModel
+from ser.model import SerModel, family_named
 from training.cached_data import (
     Augmentation,
-    CachedFeatureDataModule,
     CachedFeatures,
     Part,
     StreamWindows,
@@ -27,16 +28,43 @@ from training.cached_data import (
     room_augmentation,
 )
 from training.corpora import Utterance
-from training.datamodule import EmotionDataModule
+from training.datamodule import EmotionDataModule, class_weights
 from training.encoder_cache import EncoderFeatureCache
 from training.import_whisper import import_whisper, load_encoder_weights
-from training.module import EmotionClassifier
+from training.module import EmotionClassifier, HeadClassifier, WaveformClassifier
+from training.probe_fit import fit_probe, floored_std, set_head
 from training.streams import StreamSpec
 
 
 def plain(node: Any) -> Any:
     """OmegaConf node to plain Python containers (None stays None)."""
     return OmegaConf.to_container(node, resolve=True) if node is not None else None
+
+
+# How ser-train fits, by `training.mode`: a family end to end on waveforms, a head on cached
+# frozen-encoder features with Adam, or a linear probe on them by L-BFGS.
+MODES = ("waveform", "head", "probe")
+
+
+def family_from_config(cfg: DictConfig) -> ModelFamily:
+    """The family `model.family` names; SerError for an unknown one."""
+    try:
+        return family_named(cfg.model.family)
+    except ValueError as exc:
+        raise SerError(f"model.family: {exc}") from exc
+
+
+def training_mode(cfg: DictConfig) -> str:
+    """`training.mode`, checked against the model family; SerError when they do not fit."""
+    mode, family = cfg.training.mode, family_from_config(cfg)
+    if mode not in MODES:
+        raise SerError(f"training.mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if (mode != "waveform") != family.encoder_heads:
+        raise SerError(
+            f"training.mode={mode} does not train the {family.name} family (heads and probes "
+            "need a frozen encoder's features: model=whisper, model=whisper_probe)"
+        )
+    return mode
 
 
 def datamodule_from_config(cfg: DictConfig) -> EmotionDataModule:
@@ -49,7 +77,7 @@ def datamodule_from_config(cfg: DictConfig) -> EmotionDataModule:
         corpus=cfg.data.corpus,
         root=to_absolute_path(cfg.data.root),
         split=plain(cfg.data.split),
-        features=feature_config_from(plain(cfg.features), cfg.model.get("family", "seed")),
+        features=family_from_config(cfg).features_from(plain(cfg.features)),
         extra_train=extra,
         augment=plain(cfg.training.get("augment")),
         batch_size=cfg.data.batch_size,
@@ -67,10 +95,10 @@ class CachedSources:
     initialised: bool
 
 
-def cached_sources(cfg: DictConfig, module: EmotionClassifier) -> CachedSources:
-    """Loads the converted encoder into `module` (unless it was initialised from a checkpoint,
+def cached_sources(cfg: DictConfig, model: SerModel) -> CachedSources:
+    """Loads the converted encoder into `model` (unless it was initialised from a checkpoint,
     see `init_source`: then the features come from its encoder) and sets up its feature cache."""
-    heads = module.model.net.heads
+    heads = model.net.heads
     if len(heads) > 1:
         raise SerError(
             f"model.head={cfg.model.head} is an ensemble: train its members one by one, then "
@@ -80,16 +108,15 @@ def cached_sources(cfg: DictConfig, module: EmotionClassifier) -> CachedSources:
     source.setup("fit")
     initialised = init_source(cfg) is not None
     if not initialised:
-        load_encoder(module, Path(to_absolute_path(cfg.model.encoder_weights)))
+        load_encoder(model, Path(to_absolute_path(cfg.model.encoder_weights)))
     cache = EncoderFeatureCache(
-        module.model,
+        model,
         Path(to_absolute_path(cfg.cache_dir)),
         cfg.training.cached.precision,
         batch=cfg.training.cached.encode_batch,
-        tune_layers=cfg.training.get("tune_layers") or 0,
         workers=cfg.data.num_workers,
     )
-    data = CachedFeatures(cache, module.model.frontend.config.clip_samples)
+    data = CachedFeatures(cache, model.frontend.config.clip_samples)
     return CachedSources(source, data, initialised)
 
 
@@ -131,9 +158,9 @@ def held_out_streams(
 
 
 def rounding_part(cfg: DictConfig, sources: CachedSources) -> Part | None:
-    """bf16-minus-fp32 features of `cached.rounding_clips` training clips, when the recipe
-    penalises the fast path's rounding."""
-    if not cfg.training.get("rounding_penalty"):
+    """bf16-minus-fp32 features of `cached.rounding_clips` training clips, when the recipe is a
+    probe that penalises the fast path's rounding."""
+    if cfg.training.mode != "probe" or not cfg.training.rounding_penalty:
         return None
     train = sources.source.split.train
     clips = random.Random(0).sample(train, min(cfg.training.cached.rounding_clips, len(train)))
@@ -141,47 +168,75 @@ def rounding_part(cfg: DictConfig, sources: CachedSources) -> Part | None:
     return Part((error,), tuple(u.speaker for u in clips))
 
 
-def fit_feature_statistics(module: EmotionClassifier, features: torch.Tensor) -> None:
-    """The head's standardisation, from the training features."""
-    head = module.model.net.heads[0]
+def fit_feature_statistics(model: SerModel, features: torch.Tensor) -> None:
+    """The head's standardisation, from the training features (see `floored_std`)."""
+    head = model.net.heads[0]
     head.feature_mean.copy_(features.mean(dim=0))
-    # Some statistics barely vary (the first hidden state carries the fixed positions): a
-    # floor of a tenth of the layer's median keeps bf16/fp32 rounding from blowing them up.
-    std = features.std(dim=0)
-    head.feature_std.copy_(std.clamp(min=0.1 * std.median(dim=-1, keepdim=True).values))
+    head.feature_std.copy_(floored_std(features))
 
 
-def cached_datamodule_from_config(
-    cfg: DictConfig, module: EmotionClassifier
-) -> CachedFeatureDataModule:
-    """Frozen-encoder training data: caches the encoder's features of clips (clean and
-    augmented) and of same-speaker stream windows, and sets the head's feature statistics from
-    the training set; its test loader serves the clips of `cfg.report_split`."""
-    sources = cached_sources(cfg, module)
+def fit_probe_head(
+    cfg: DictConfig, model: SerModel, train: Tensors, rounding_error: torch.Tensor | None
+) -> None:
+    """The linear head fitted as a probe on (features, labels), rows weighted by class, with
+    the recipe's L2 and rounding penalties; `rounding_error`: bf16-minus-fp32 features."""
+    features, labels = train
+    t = cfg.training
+    variance = None if rounding_error is None else rounding_error.float().square().mean(dim=0)
+    probe = fit_probe(
+        features,
+        labels,
+        class_weights(labels, model.net.config.num_classes)[labels],
+        features.float().mean(dim=0),
+        t.l2,
+        variance,
+        t.rounding_penalty,
+        model.net.config.num_classes,
+        t.iterations,
+    )
+    set_head(model.net.heads[0], probe)
+
+
+@dataclass
+class CachedTraining:
+    """Frozen-encoder training data: (features, labels) to train on, validation (clips and
+    stream windows), the report split's clips, the split, and the rounding error when the
+    recipe penalises it."""
+
+    train: Tensors
+    val: Tensors
+    scored: Tensors
+    sources: CachedSources
+    rounding: Part | None
+
+
+def cached_training(cfg: DictConfig, model: SerModel) -> CachedTraining:
+    """Caches the encoder's features of clips (clean and augmented) and of same-speaker stream
+    windows, and sets the head's feature statistics from the training set (unless it started
+    from a checkpoint); only the clips of `cfg.report_split` are scored."""
+    sources = cached_sources(cfg, model)
     split, data = sources.source.split, sources.data
     talkers = sorted(u.path for u in split.train)
     train = concat([p.tensors for parts in training_parts(cfg, sources, talkers) for p in parts])
     val_clips = data.clips("val", split.val).tensors
     val = concat([val_clips, held_out_streams(cfg, data, "val", split.val).tensors])
     if not sources.initialised:  # a head started from a checkpoint keeps its statistics
-        fit_feature_statistics(module, train[0])
-    if rounding := rounding_part(cfg, sources):
-        module.set_rounding_error(rounding.tensors[0])
+        fit_feature_statistics(model, train[0])
     # Only the report split's clips are encoded: a run that reports on validation never reads test.
     scored = val_clips if cfg.report_split == "val" else data.clips("test", split.test).tensors
-    return CachedFeatureDataModule(train, val, scored, split, cfg.training.batch_size)
+    return CachedTraining(train, val, scored, sources, rounding_part(cfg, sources))
 
 
-def load_encoder(module: EmotionClassifier, encoder_file: Path) -> None:
+def load_encoder(model: SerModel, encoder_file: Path) -> None:
     """Whisper encoder weights from a converted file (converted from the pinned packages on
     first use) or from a Whisper-family model file; their sizes must match the model's."""
     if not encoder_file.exists():
         import_whisper(encoder_file)
     sizes, state = load_encoder_weights(encoder_file)
-    expected = to_plain(module.model.net.config)
+    expected = to_plain(model.net.config)
     if any(expected[k] != v for k, v in sizes.items() if k in ("width", "layers", "heads")):
         raise SerError(f"{encoder_file}: encoder sizes {sizes} differ from the model")
-    module.model.net.encoder.load_state_dict(state)
+    model.net.encoder.load_state_dict(state)
 
 
 def concat(parts: list[Tensors]) -> Tensors:
@@ -190,30 +245,42 @@ def concat(parts: list[Tensors]) -> Tensors:
     return tuple(torch.cat(column) for column in zip(*kept, strict=True))
 
 
-def module_from_config(cfg: DictConfig) -> EmotionClassifier:
-    """A fresh classifier with the configured network and optimiser settings."""
+def model_from_config(cfg: DictConfig) -> SerModel:
+    """A fresh SerModel of the configured family, features and network."""
+    family = family_from_config(cfg)
+    model = {**plain(cfg.model), "num_classes": len(EMOTIONS)}
+    return SerModel(family.features_from(plain(cfg.features)), family.model_from(model))
+
+
+def module_from_config(cfg: DictConfig) -> WaveformClassifier | HeadClassifier:
+    """A fresh LightningModule for `training.mode` (waveform or head) and its settings."""
     t = cfg.training
-    return EmotionClassifier(
-        features=plain(cfg.features),
-        model=plain(cfg.model),
-        labels=list(EMOTIONS),
-        lr=t.lr,
-        weight_decay=t.weight_decay,
-        focal_gamma=t.focal_gamma,
-        label_smoothing=t.label_smoothing,
+    shared = {
+        "features": plain(cfg.features),
+        "model": plain(cfg.model),
+        "labels": list(EMOTIONS),
+        "focal_gamma": t.focal_gamma,
+        "label_smoothing": t.label_smoothing,
+        "lr": t.lr,
+        "weight_decay": t.weight_decay,
+    }
+    if training_mode(cfg) == "head":
+        return HeadClassifier(**shared, warmup_epochs=t.warmup_epochs)
+    return WaveformClassifier(
+        **shared,
         plateau_factor=t.plateau_factor,
         plateau_patience=t.plateau_patience,
-        schedule=t.schedule,
-        warmup_epochs=t.warmup_epochs,
-        spec_augment=plain(t.get("spec_augment")),
-        mixup_alpha=t.get("mixup_alpha") or 0.0,
-        tune_layers=t.get("tune_layers") or 0,
-        encoder_lr=t.get("encoder_lr"),
-        optimizer=t.get("optimizer") or "adam",
-        l2=t.get("l2") or 0.0,
-        lbfgs_iterations=t.get("lbfgs_iterations") or 50,
-        rounding_penalty=t.get("rounding_penalty") or 0.0,
+        spec_augment=plain(t.spec_augment),
+        mixup_alpha=t.mixup_alpha,
     )
+
+
+def module_from_hparams(hparams: dict) -> EmotionClassifier:
+    """The module a Lightning checkpoint's hyper-parameters describe (by its family)."""
+    family = family_named(hparams["model"]["family"])
+    cls = HeadClassifier if family.encoder_heads else WaveformClassifier
+    names = inspect.signature(cls).parameters
+    return cls(**{k: v for k, v in hparams.items() if k in names})
 
 
 def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
@@ -225,7 +292,7 @@ def load_source(path: Path) -> tuple[SerModel, tuple[str, ...], dict]:
         raise SerError(f"{path}: checkpoint not found")
     try:  # safe loading, as Lightning's own loader does: a pickle asking for code fails
         raw = torch.load(path, map_location="cpu", weights_only=True)
-        module = EmotionClassifier(**raw["hyper_parameters"])
+        module = module_from_hparams(raw["hyper_parameters"])
         module.load_state_dict(raw["state_dict"])
     except Exception as exc:
         raise CheckpointError(f"{path}: not a usable Lightning checkpoint ({exc})") from exc
@@ -260,11 +327,11 @@ def init_source(cfg: DictConfig) -> str | None:
     return cfg.get("init_from") if not cfg.resume else None
 
 
-def initialise_from(module: EmotionClassifier, path: str) -> None:
+def initialise_from(model: SerModel, path: str) -> None:
     """Start from a checkpoint's weights (fine-tuning); its features and network must match."""
-    model, labels, _ = load_source(Path(to_absolute_path(path)))
-    require_same_model(path, (model, labels), (module.model, module.labels), "the configured ones")
-    module.model.net.load_state_dict(model.net.state_dict())
+    source, labels, _ = load_source(Path(to_absolute_path(path)))
+    require_same_model(path, (source, labels), (model, EMOTIONS), "the configured ones")
+    model.net.load_state_dict(source.net.state_dict())
 
 
 def loggers_from_config(cfg: DictConfig, run_dir: Path) -> list:

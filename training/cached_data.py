@@ -198,7 +198,7 @@ class CachedFeatureDataModule(L.LightningDataModule):
     windows) and the clips the test loop scores."""
 
     def __init__(
-        self, train: Tensors, val: Tensors, test: Tensors, split: Split, batch_size: int = 64
+        self, train: Tensors, val: Tensors, test: Tensors, split: Split, batch_size: int
     ) -> None:
         super().__init__()
         self.sets = {"train": train, "val": val, "test": test}

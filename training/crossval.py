@@ -4,12 +4,13 @@ basis on which recipes are chosen (the test split is never read).
 The main corpus's training speakers are dealt round-robin into `crossval.folds` folds; each is
 held out in turn (trained on the other training speakers, validation speakers left out), and
 the validation speakers form one more fold (trained on every training speaker). Each fold fits
-a fresh head on the run's cached features for `crossval.max_epochs` epochs, with no early
-stopping, and scores its held-out speakers' clips and stream windows (windowed as
-`ser-test --streams` windows them, wholly inside one emotion block, no speech gate): clean,
-and with babble of four of the fold's training talkers mixed into each whole stream at 10 dB
-(as `ser-test --streams` mixes it). Babble, in the fold's training augmentation too, comes only
-from the fold's training speakers; crossval.json lists them per fold (`babble_talkers`)."""
+a fresh head on the run's cached features (a probe: one L-BFGS fit; an Adam head:
+`crossval.max_epochs` epochs), with no early stopping, and scores its held-out speakers' clips
+and stream windows (windowed as `ser-test --streams` windows them, wholly inside one emotion
+block, no speech gate): clean, and with babble of four of the fold's training talkers mixed
+into each whole stream at 10 dB (as `ser-test --streams` mixes it). Babble, in the fold's
+training augmentation too, comes only from the fold's training speakers; crossval.json lists
+them per fold (`babble_talkers`)."""
 
 import json
 from pathlib import Path
@@ -20,21 +21,25 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from ser.errors import SerError
+from ser.labels import EMOTIONS
+from ser.model import SerModel
 from training.build import (
     CachedSources,
     cached_sources,
     concat,
     fit_feature_statistics,
+    fit_probe_head,
     held_out_streams,
+    model_from_config,
     module_from_config,
     plain,
     rounding_part,
+    training_mode,
     training_parts,
 )
 from training.cached_data import Augmentation, CachedFeatureDataModule, Part, Tensors
 from training.encoder_cache import content_digest
 from training.hydra_task import hydra_task
-from training.module import EmotionClassifier
 from training.noise import NoiseMixer
 from training.stream_eval import macro_f1
 
@@ -53,19 +58,18 @@ def fold_plan(train_speakers: list[str], val_speakers: list[str], folds: int) ->
 
 
 @torch.no_grad()
-def held_out_macro_f1(module: EmotionClassifier, tensors: Tensors) -> float:
-    """Macro-F1 of the module's labels for cached (features..., labels), over the classes the
+def held_out_macro_f1(model: SerModel, tensors: Tensors) -> float:
+    """Macro-F1 of the model's labels for cached (features, labels), over the classes the
     labels hold (as ser-test scores clips and streams)."""
-    module.eval()
-    *inputs, target = tensors
-    batches = zip(*(t.split(512) for t in inputs), strict=True)
-    labels = torch.cat([module(*batch) for batch in batches]).argmax(dim=-1)
-    return macro_f1(target.tolist(), labels.tolist(), module.labels)["macro_f1"]
+    model.eval()
+    features, target = tensors
+    labels = torch.cat([model.net.classify(batch) for batch in features.split(512)])
+    return macro_f1(target.tolist(), labels.argmax(dim=-1).tolist(), EMOTIONS)["macro_f1"]
 
 
 def fit_fold(
     cfg: DictConfig,
-    template: EmotionClassifier,
+    template: SerModel,
     sources: CachedSources,
     groups: list[list[Part]],
     rounding: Part | None,
@@ -80,34 +84,39 @@ def fit_fold(
     main, *extra = groups
     train = concat([p.rows_of(trained) for p in main] + [p.tensors for ps in extra for p in ps])
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    module = module_from_config(cfg)
-    module.model.net.encoder.load_state_dict(template.model.net.encoder.state_dict())
-    fit_feature_statistics(module, train[0])
-    if rounding is not None:  # measured on training clips of every corpus
-        module.set_rounding_error(rounding.rows_of(trained)[0])
     clips = held_out["clips"]
-    data = CachedFeatureDataModule(
-        train, concat([clips, held_out["streams"]]), clips, split, cfg.training.batch_size
-    )
-    trainer = L.Trainer(
-        **{
-            **plain(cfg.trainer),
-            "max_epochs": cfg.crossval.max_epochs or cfg.training.crossval_epochs,
-            "enable_checkpointing": False,
-            "enable_model_summary": False,
-            "limit_val_batches": 0,  # the held-out speakers choose nothing
-            "num_sanity_val_steps": 0,
-        },
-        logger=False,
-    )
-    trainer.fit(module, datamodule=data)
-    module.cpu()
+    if training_mode(cfg) == "probe":
+        model = model_from_config(cfg)
+        model.net.encoder.load_state_dict(template.net.encoder.state_dict())
+        # The rounding is measured on training clips of every corpus.
+        fit_probe_head(cfg, model, train, rounding and rounding.rows_of(trained)[0])
+    else:
+        module = module_from_config(cfg)
+        model = module.model
+        model.net.encoder.load_state_dict(template.net.encoder.state_dict())
+        fit_feature_statistics(model, train[0])
+        data = CachedFeatureDataModule(
+            train, concat([clips, held_out["streams"]]), clips, split, cfg.training.batch_size
+        )
+        trainer = L.Trainer(
+            **{
+                **plain(cfg.trainer),
+                "max_epochs": cfg.crossval.max_epochs or cfg.training.crossval_epochs,
+                "enable_checkpointing": False,
+                "enable_model_summary": False,
+                "limit_val_batches": 0,  # the held-out speakers choose nothing
+                "num_sanity_val_steps": 0,
+            },
+            logger=False,
+        )
+        trainer.fit(module, datamodule=data)
+        model.cpu()
     return {
         "held_out": sorted(held),
         "training_rows": len(train[-1]),
         "clips": len(clips[-1]),
         "stream_windows": len(held_out["streams"][-1]),
-        **{f"{c}_macro_f1": held_out_macro_f1(module, held_out[c]) for c in CONDITIONS},
+        **{f"{c}_macro_f1": held_out_macro_f1(model, held_out[c]) for c in CONDITIONS},
     }
 
 
@@ -136,12 +145,12 @@ def babble(pool: list[Path]) -> Augmentation:
 
 def crossvalidate(cfg: DictConfig) -> int:
     """Every fold of the recipe `cfg`; crossval.json and crossval.md in the run folder."""
-    if cfg.model.get("family", "seed") != "whisper":
+    if training_mode(cfg) == "waveform":
         raise SerError("crossval runs frozen-encoder recipes (model=whisper, model=whisper_probe)")
     if cfg.get("init_from") or cfg.get("resume"):
         raise SerError("crossval fits every fold from scratch: leave init_from and resume unset")
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    template = module_from_config(cfg)
+    template = model_from_config(cfg)
     sources = cached_sources(cfg, template)
     split, data = sources.source.split, sources.data
     main_tag, main_items = sources.source.train_groups[0]

@@ -42,8 +42,7 @@ def _stack(waves: list[torch.Tensor], samples: int) -> torch.Tensor:
 class EncoderFeatureCache:
     """Per named set of waveforms, stored under `directory` and keyed by a hash of the encoder's
     weights and the set's description (its audio files' content digests, see `file_digest`):
-    pooled features (N, layers + 1, 2 * width) and, when the top `tune_layers` layers are to be
-    trained, the hidden state they start from (N, positions, width; bf16)."""
+    pooled features (N, layers + 1, 2 * width)."""
 
     def __init__(
         self,
@@ -51,7 +50,6 @@ class EncoderFeatureCache:
         directory: Path,
         precision: str = "auto",
         batch: int = 8,
-        tune_layers: int = 0,
         workers: int = 0,
     ) -> None:
         self.device = select_device()
@@ -63,15 +61,12 @@ class EncoderFeatureCache:
         self.directory = directory
         self.batch = batch
         self.workers = workers
-        self.tune_from = len(self.net.encoder.layers) - tune_layers if tune_layers else None
         self.encoder_id = _digest(
             [weights_digest(model.net.encoder), str(dtype), "autocast"]  # the fast path's numerics
         )
 
     def features(self, name: str, keys: list, examples: list[Example]) -> Features:
         """Features of `examples` (described by `keys`), from disk when already computed."""
-        if self.tune_from is not None:
-            name, keys = f"{name}-from{self.tune_from}", [*keys, f"state {self.tune_from}"]
         return self._stored(name, keys, lambda: self._compute(examples, name))
 
     def rounding_error(self, name: str, keys: list, examples: list[Example]) -> torch.Tensor:
@@ -107,12 +102,7 @@ class EncoderFeatureCache:
     @torch.inference_mode()
     def _compute(self, examples: list[Example], name: str) -> Iterator[Features]:
         for log_mel in self._batches(examples, name):
-            states = self.net.states(log_mel)
-            pooled = statistics(states).cpu()
-            if self.tune_from is None:
-                yield (pooled,)
-            else:
-                yield pooled, states[self.tune_from].to(torch.bfloat16).cpu()
+            yield (statistics(self.net.states(log_mel)).cpu(),)
 
     @torch.inference_mode()
     def _batches(self, examples: list[Example], name: str) -> Iterator[torch.Tensor]:

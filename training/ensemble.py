@@ -33,8 +33,8 @@ def join(sources: list[Path]) -> tuple[SerModel, tuple[str, ...]]:
     members = [load_source(path)[:2] for path in sources]
     first, labels = members[0]
     for path, (model, other_labels) in zip(sources, members, strict=True):
-        if model.family != "whisper":
-            raise CheckpointError(f"{path}: only Whisper-family models share an encoder")
+        if not model.family.encoder_heads:
+            raise CheckpointError(f"{path}: only models with heads on an encoder share it")
         if model.frontend.config != first.frontend.config or other_labels != labels:
             raise CheckpointError(f"{path}: its features or labels differ from {sources[0]}")
         if not _same_encoder(model, first):

@@ -19,7 +19,7 @@ from ser.checkpoint import checkpoint_from_payload, is_ser_payload
 from ser.cli_support import run_command
 from ser.config import WhisperModelConfig, to_plain
 from ser.errors import SerError
-from ser.whisper import WhisperEncoder
+from ser.whisper import WHISPER, WhisperEncoder
 from training.ctranslate2_file import read_ctranslate2
 
 PROG = "import_whisper"
@@ -147,8 +147,8 @@ def load_encoder_weights(path: str | Path) -> tuple[dict, dict[str, torch.Tensor
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if is_ser_payload(payload):
         model = checkpoint_from_payload(payload, path).model
-        if model.family != "whisper":
-            raise SerError(f"{path}: a {model.family} model has no Whisper encoder")
+        if model.family is not WHISPER:
+            raise SerError(f"{path}: a {model.family.name} model has no Whisper encoder")
         return to_plain(model.net.config), model.net.encoder.state_dict()
     if not isinstance(payload, dict) or payload.get("format") != ENCODER_FORMAT:
         raise SerError(f"{path}: not a converted Whisper encoder")

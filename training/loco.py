@@ -31,7 +31,7 @@ from training.cached_data import clip_window
 from training.calibrate import calibrate, ece
 from training.corpora import scan
 from training.encoder_cache import EncoderFeatureCache, content_digest
-from training.probe_fit import Probe, fit_probe
+from training.probe_fit import Probe, fit_probe, head_probe, set_head
 from training.session_features import CORPORA, CorpusFeatures, corpus_features
 from training.stream_eval import macro_f1
 
@@ -46,6 +46,7 @@ TEST_ACTORS = frozenset(f"{a:02d}" for a in range(19, 25))
 VALIDATION_ACTORS = frozenset(("17", "18"))
 SINGLE_EMOTION_MIN_WINDOWS = 10
 ROUNDING_CLIPS = 300
+ITERATIONS = 150  # L-BFGS iterations of one fit
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,20 @@ def score(probe: Probe, cf: CorpusFeatures, recipe: Recipe, only_speakers=None) 
     }
 
 
+def fit(
+    recipe: Recipe,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    mean: torch.Tensor,
+    rounding: torch.Tensor | None,
+) -> Probe:
+    """The recipe's probe on one training set."""
+    return fit_probe(
+        x, y, w, mean, recipe.l2, rounding, recipe.rounding_penalty, len(EMOTIONS), ITERATIONS
+    )
+
+
 def run(recipe: Recipe, data: dict[str, CorpusFeatures], rounding: torch.Tensor | None) -> dict:
     """Every leave-one-corpus-out fold and RAVDESS fold of `recipe`."""
     folds, predictions = {}, {}
@@ -210,7 +225,7 @@ def run(recipe: Recipe, data: dict[str, CorpusFeatures], rounding: torch.Tensor 
     for k, (held_out, drop) in enumerate(plan):
         started = time.monotonic()
         x, y, w, mean = training_set(data, recipe, held_out if held_out != "ravdess" else "", drop)
-        probe = fit_probe(x, y, w, mean, recipe.l2, rounding, recipe.rounding_penalty)
+        probe = fit(recipe, x, y, w, mean, rounding)
         del x
         held = set(drop - TEST_ACTORS) if held_out == "ravdess" else None
         result = score(probe, data[held_out], recipe, frozenset(held) if held else None)
@@ -266,18 +281,14 @@ def write_model(
     """Fit the recipe on every training corpus (RAVDESS test actors left out), calibrate it on
     the held-out predictions and write a model file around the shipped model's encoder."""
     x, y, w, mean = training_set(data, recipe, "", frozenset(TEST_ACTORS))
-    probe = fit_probe(x, y, w, mean, recipe.l2, rounding, recipe.rounding_penalty)
+    probe = fit(recipe, x, y, w, mean, rounding)
     del x
     calibration, report = calibrate(by_corpus(predictions))
     checkpoint = load_checkpoint(resolve_checkpoint(None))
     net = checkpoint.model.net
     if net.config.head_kinds != ("linear",):
         raise SerError("the shipped model's head is not one linear layer")
-    head = net.heads[0]
-    head.feature_mean.copy_(probe.mean)
-    head.feature_std.copy_(probe.std)
-    head.head[-1].weight.data.copy_(probe.weight)
-    head.head[-1].bias.data.copy_(probe.bias)
+    set_head(net.heads[0], probe)
     meta = {
         "calibration": calibration.settings(),
         "train": {"recipe": asdict(recipe), "rows": len(y), "loco": "python -m training.loco"},
@@ -293,10 +304,7 @@ def file_probe(checkpoint: Checkpoint) -> Probe:
     net = checkpoint.model.net
     if net.config.head_kinds != ("linear",):
         raise SerError("only a model file with one linear head can be scored on features")
-    head = net.heads[0]
-    linear = head.head[-1]
-    return Probe(head.feature_mean.float(), head.feature_std.float(), linear.weight.float(),
-                 linear.bias.float())  # fmt: skip
+    return head_probe(net.heads[0])
 
 
 def score_file(path: Path, data: dict[str, CorpusFeatures]) -> dict:

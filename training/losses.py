@@ -8,7 +8,7 @@ from torch import nn
 class FocalLoss(nn.Module):
     """mean over the batch of w[y] * (1 - p_y)^gamma * -log p_y, normalised by sum of w[y]."""
 
-    def __init__(self, num_classes: int, gamma: float = 2.0, label_smoothing: float = 0.0) -> None:
+    def __init__(self, num_classes: int, gamma: float, label_smoothing: float) -> None:
         super().__init__()
         self.gamma = gamma
         self.label_smoothing = label_smoothing

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ser.errors import SerError
+from ser.whisper import WhisperHead
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -35,16 +38,16 @@ def fit_probe(
     labels: torch.Tensor,
     row_weights: torch.Tensor,
     mean: torch.Tensor,
-    l2: float = 1e-3,
-    rounding_variance: torch.Tensor | None = None,
-    rounding_penalty: float = 0.0,
-    classes: int = 6,
-    iterations: int = 150,
+    l2: float,
+    rounding_variance: torch.Tensor | None,
+    rounding_penalty: float,
+    classes: int,
+    iterations: int,
 ) -> Probe:
     """Fit on (N, layers + 1, 2 * width) features standardised around `mean`: weighted
     cross-entropy (weights normalised to mean 1) + l2 * |W|^2 + rounding_penalty * sum_j
     var_j |W_j|^2, where var_j is the fast path's rounding variance of feature j in standardised
-    units."""
+    units; `rounding_variance` is per feature in raw units, bf16-minus-fp32 squared."""
     std = floored_std(features)
     z = ((features.float() - mean) / std).flatten(1)
     w_rows = row_weights.float() / row_weights.float().mean()
@@ -66,3 +69,27 @@ def fit_probe(
 
     optimiser.step(loss)
     return Probe(mean.float(), std, weight.detach(), bias.detach())
+
+
+def head_probe(head: WhisperHead) -> Probe:
+    """A linear head (WhisperHead of kind "linear") as a probe."""
+    if head.kind != "linear":
+        raise SerError("only a linear head is a probe")
+    linear = head.head[-1]
+    return Probe(
+        head.feature_mean.float(),
+        head.feature_std.float(),
+        linear.weight.detach().float(),
+        linear.bias.detach().float(),
+    )
+
+
+@torch.no_grad()
+def set_head(head: WhisperHead, probe: Probe) -> None:
+    """Write a fitted probe into a linear head."""
+    if head.kind != "linear":
+        raise SerError("a probe is fitted into a linear head (model.head=linear)")
+    head.feature_mean.copy_(probe.mean)
+    head.feature_std.copy_(probe.std)
+    head.head[-1].weight.copy_(probe.weight)
+    head.head[-1].bias.copy_(probe.bias)

@@ -8,6 +8,49 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import torch
+from torchmetrics.functional.classification import (
+    multiclass_accuracy,
+    multiclass_confusion_matrix,
+    multiclass_f1_score,
+    multiclass_precision,
+    multiclass_recall,
+)
+
+
+def clip_scores(
+    logits: torch.Tensor, target: torch.Tensor, labels: tuple[str, ...]
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """The test metrics and per-class results `build_report` takes, from logits of clips (as
+    the Lightning test loop logs them)."""
+    n = len(labels)
+    metrics = {
+        "test/acc": float(multiclass_accuracy(logits, target, n, average="micro")),
+        "test/f1": float(multiclass_f1_score(logits, target, n, average="macro")),
+    }
+    per_class = {
+        name: score(logits, target, n, average="none").tolist()
+        for name, score in (
+            ("precision", multiclass_precision),
+            ("recall", multiclass_recall),
+            ("f1", multiclass_f1_score),
+        )
+    }
+    confusion = multiclass_confusion_matrix(logits, target, n).tolist()
+    return metrics, class_results(per_class, confusion, labels)
+
+
+def class_results(
+    per_class: dict[str, list[float]], confusion: list[list[int]], labels: tuple[str, ...]
+) -> dict[str, Any]:
+    """Per-class scores keyed by label, and the confusion matrix."""
+    return {
+        "per_class": {
+            label: {metric: per_class[metric][i] for metric in per_class}
+            for i, label in enumerate(labels)
+        },
+        "confusion_matrix": confusion,
+    }
 
 
 def build_report(metrics: dict[str, float], results: dict[str, Any], **info: Any) -> dict:
