@@ -185,10 +185,7 @@ class WindowWorker(threading.Thread):
         if self._reset_session.is_set() and self.session is not None:
             self._reset_session.clear()
             self.session.reset()
-        gated = np.array([is_speech for _, is_speech, _ in speech], dtype=bool)
-        ends = [self._seconds(w.end, after=False) for w in batch]
-        sessions = [self.session] * len(batch)
-        probs = self.predictor.probabilities(torch.stack(clips), gated, sessions, ends)
+        probs = self._speech_probabilities(batch, clips, [gate[1] for gate in speech])
         self._last_end = end
         # Keep one window behind the last end: the final (tail) window may start there.
         ring.release(max(0, self._last_end - self.window))
@@ -197,6 +194,25 @@ class WindowWorker(threading.Thread):
         for w, p, gate in zip(batch, probs, speech, strict=True):
             span = fresh_mono[max(0, w.span_start - consumed) : w.end - consumed]
             self._emit(w, p, *gate, level_dbfs(span))
+
+    def _speech_probabilities(
+        self, batch: list[PendingWindow], clips: list[torch.Tensor], gated: list[bool]
+    ) -> list[np.ndarray | None]:
+        """The model's probabilities for the windows the gate passes; None for silent ones,
+        which skip the model (front end and encoder) entirely."""
+        rows = [i for i, is_speech in enumerate(gated) if is_speech]
+        out: list[np.ndarray | None] = [None] * len(batch)
+        if rows:
+            ends = [self._seconds(batch[i].end, after=False) for i in rows]
+            probs = self.predictor.probabilities(
+                torch.stack([clips[i] for i in rows]),
+                np.ones(len(rows), bool),
+                [self.session] * len(rows),
+                ends,
+            )
+            for i, p in zip(rows, probs, strict=True):
+                out[i] = p
+        return out
 
     def _publish_gaps(self, start: int, end: int, fresh: np.ndarray) -> None:
         """Gap events for audio dropped in [start, end) of the ring; the recording gets the
@@ -229,7 +245,7 @@ class WindowWorker(threading.Thread):
     def _emit(
         self,
         w: PendingWindow,
-        probs: np.ndarray,
+        probs: np.ndarray | None,
         share: float,
         speech: bool,
         speaking: bool,
@@ -257,16 +273,21 @@ class WindowWorker(threading.Thread):
             self._smoothed = event.smoothed
 
 
-def judge(probs: np.ndarray, speech: bool, predictor: Predictor, smoother: LabelSmoother) -> dict:
-    """A window's probabilities, label, confidence, uncertainty and smoothed label: a label only
-    on speech; `uncertain` when the (calibrated) top probability is below the model's threshold,
-    and then the smoothed label holds."""
+def judge(
+    probs: np.ndarray | None, speech: bool, predictor: Predictor, smoother: LabelSmoother
+) -> dict:
+    """A window's probabilities, label, confidence, uncertainty and smoothed label: all None on
+    silence (`probs` None: the model did not run); `uncertain` when the (calibrated) top
+    probability is below the model's threshold, and then the smoothed label holds."""
+    if probs is None or not speech:
+        empty = {"probs": None, "label": None, "confidence": None, "uncertain": False}
+        return empty | {"smoothed": smoother.update(None)}
     top = int(probs.argmax())
-    uncertain = speech and bool(probs[top] < predictor.uncertain_below)
+    uncertain = bool(probs[top] < predictor.uncertain_below)
     return {
         "probs": {name: float(v) for name, v in zip(predictor.labels, probs, strict=True)},
-        "label": predictor.labels[top] if speech else None,
+        "label": predictor.labels[top],
         "confidence": float(probs[top]),
         "uncertain": uncertain,
-        "smoothed": smoother.update(probs if speech else None, hold=uncertain),
+        "smoothed": smoother.update(probs, hold=uncertain),
     }

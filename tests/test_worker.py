@@ -51,7 +51,32 @@ def test_window_boundaries_and_timestamps(tmp_path: Path, predictor: Predictor) 
     assert [e.index for e in w] == list(range(len(w)))
     assert w[0].span_start == 0 and all(b.span_start == a.end for a, b in pairwise(w))
     assert isinstance(events[-1], EndEvent) and events[-1].stats["dropped_blocks"] == 0
-    assert all(abs(sum(e.probs.values()) - 1) < 1e-3 for e in w)
+    assert all(e.probs is None or abs(sum(e.probs.values()) - 1) < 1e-3 for e in w)
+
+
+class CountingPredictor:
+    """The predictor, counting the windows it is asked to score."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        self.inner, self.rows = predictor, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def probabilities(self, windows: torch.Tensor, *args: object) -> np.ndarray:
+        self.rows += len(windows)
+        return self.inner.probabilities(windows, *args)
+
+
+def test_silent_windows_skip_the_model(segmented_wav: Path, predictor: Predictor) -> None:
+    """The model scores only the windows the gate calls speech; silent ones carry no figures."""
+    counting = CountingPredictor(predictor)
+    w = windows(run_file(segmented_wav, counting, hop=0.5))  # type: ignore[arg-type]
+    speech = [e for e in w if e.speech]
+    assert 0 < len(speech) < len(w) and counting.rows == len(speech)
+    assert all(abs(sum(e.probs.values()) - 1) < 1e-3 and e.confidence for e in speech)
+    silent = [e.record() for e in w if not e.speech]
+    assert all(r["probs"] is None and r["confidence"] is None for r in silent)
 
 
 def test_short_file_still_gives_one_window(tmp_path: Path, predictor: Predictor) -> None:
