@@ -3,7 +3,6 @@
 windows in large batches; the result is each file's window events exactly as a replay through
 the live path gives them."""
 
-import math
 import os
 import queue
 from collections.abc import Iterator, Sequence
@@ -49,7 +48,7 @@ class ModelFacts:
 
 class DeferredPredictor:
     """Stands in for the Predictor inside a loader worker: it keeps each window the live worker
-    hands it for the model in the main process and answers NaN placeholders."""
+    hands it (the speech windows) for the model in the main process and answers NaN placeholders."""
 
     def __init__(self, facts: ModelFacts, capacity: int) -> None:
         self.labels, self.sample_rate = facts.labels, facts.sample_rate
@@ -82,11 +81,6 @@ class DeferredPredictor:
     def take(self) -> tuple[torch.Tensor, bool]:
         """The oldest window kept (the worker hands it over before it publishes its event)."""
         return self._windows.get_nowait()
-
-
-def awaits_model(event: WindowEvent) -> bool:
-    """The event carries DeferredPredictor's placeholder: its window went to the model."""
-    return bool(event.probs) and math.isnan(next(iter(event.probs.values())))
 
 
 @dataclass
@@ -171,7 +165,7 @@ class ArchiveDataset(IterableDataset):
         try:
             source = played_source(item)
             for event in iter_windows(source, deferred, self.config, {}):
-                yield event, deferred.take() if awaits_model(event) else None
+                yield event, deferred.take() if event.speech else None
         finally:
             deferred.closed = True
 
@@ -216,12 +210,8 @@ class ArchiveScorer:
             probs = self.predictor.probabilities(pack.clips, speech, sessions, ends)
         for index, event, row in pack.events:
             file = self._file(index)
-            if row >= 0:
-                event = replace(
-                    event, **judge(probs[row], event.speech, self.predictor, file.smoother)
-                )
-            else:
-                file.smoother.update(None)
+            scored = probs[row] if row >= 0 else None  # silent windows skipped the model
+            event = replace(event, **judge(scored, event.speech, self.predictor, file.smoother))
             file.events.append(event)
         done = []
         for index, error in pack.ends:

@@ -12,9 +12,9 @@ class WindowEvent:
     start: float
     end: float
     wall_time: float
-    probs: dict[str, float]
+    probs: dict[str, float] | None  # None for silence: the model does not run on it
     label: str | None  # None for silence: no emotion is claimed
-    confidence: float
+    confidence: float | None  # None for silence
     speech: bool  # the speech gate: enough of the window is speech to claim an emotion
     speech_share: float  # share of the window's VAD chunks that are speech
     speaking: bool  # the newest hop holds speech ("speaking now")
@@ -34,7 +34,7 @@ class WindowEvent:
             "end": round(self.end, 3),
             "wall_time": round(self.wall_time, 3),
             "label": self.label,
-            "confidence": round(self.confidence, 4),
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "uncertain": self.uncertain,
             "speech": self.speech,
             "speech_share": round(self.speech_share, 3),
@@ -43,7 +43,9 @@ class WindowEvent:
             "latency_ms": round(self.latency_ms, 1),
             "level_db": round(self.level_db, 1),
             "gap": self.gap,
-            "probs": {k: round(v, 4) for k, v in self.probs.items()},
+            "probs": None
+            if self.probs is None
+            else {k: round(v, 4) for k, v in self.probs.items()},
         }
 
 

@@ -16,6 +16,7 @@ class RunLog:
 
     def __init__(self, writer: RecordWriter | None, labels: tuple[str, ...]) -> None:
         self.writer = writer
+        self.labels = labels
         self.summary = SummaryBuilder(labels)
         self.stats: dict[str, Any] = {}
         self.error: str | None = None
@@ -26,7 +27,10 @@ class RunLog:
         """Take one event from the pipeline (errors are the caller's to report)."""
         if isinstance(event, WindowEvent):
             self.summary.add(event)
-            self._write(event.record())
+            record = event.record()
+            if record["probs"] is None:  # silence: every class column, empty
+                record["probs"] = dict.fromkeys(self.labels)
+            self._write(record)
         elif isinstance(event, ChangeEvent | GapEvent):
             self._write(event.record(), jsonl_only=True)
         elif isinstance(event, EndEvent):

@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ser.audio import resample, to_mono
+from ser.audio import to_mono
 from ser.errors import SerError
 from ser.features import fit_length
 from ser.predictor import Predictor
 from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, GapEvent, WindowEvent
 from streaming.postprocess import LabelSmoother, SmootherConfig, level_dbfs
 from streaming.recording import Recording
+from streaming.resampled import ResampledStream
 from streaming.sources import RING_SECONDS, AudioSource
-from streaming.vad import SAMPLE_RATE as VAD_RATE
 from streaming.vad import SileroVad, SpeechGate, VadConfig
+
+RESAMPLER_LEAD = 0.05  # s: how far the streaming resampler's output trails its input, at most
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ class WindowWorker(threading.Thread):
         self.hop, self._next_end = plan_windows(config, self.window, rate, source.ring.capacity)
         self._last_end = 0
         self._consumed = 0  # frames already passed to the recorder
-        self._vad_fed = 0  # frames already passed to the VAD
+        self._vad_fed = 0  # 16 kHz samples already passed to the VAD
+        self._resampled = ResampledStream(rate, predictor.sample_rate)
+        self._lead = 0 if rate == predictor.sample_rate else math.ceil(RESAMPLER_LEAD * rate)
         self._vad = SileroVad()
         self._gate = SpeechGate(predictor.window_samples, config.vad)
         smoother = config.smoother or SmootherConfig.from_settings(
@@ -138,30 +142,32 @@ class WindowWorker(threading.Thread):
         ring = self.source.ring
         while not self._stop.is_set():
             finished = self.source.finished
-            batch = self._ready_windows()
+            batch = self._ready_windows(finished)
             if not batch:
                 if self.source.error:
                     raise SerError(self.source.error)
                 if finished:
                     if ring.written > self._last_end:
-                        self._process([self._window(ring.written, time.monotonic())])
+                        self._process([self._window(ring.written, time.monotonic())], True)
                     empty = np.zeros((0, self.source.channels), np.float32)
                     self._publish_gaps(self._consumed, self._consumed + 1, empty)  # trailing
                     return
                 self.source.check()
                 ring.wait_written(self._next_end, timeout=0.1)
                 continue
-            self._process(batch)
+            self._process(batch, finished)
 
     def _window(self, end: int, arrival: float) -> PendingWindow:
         span_start = max(self._last_end, end - self.hop) if self._last_end else 0
         return PendingWindow(max(0, end - self.window), end, span_start, arrival)
 
-    def _ready_windows(self) -> list[PendingWindow]:
+    def _ready_windows(self, finished: bool) -> list[PendingWindow]:
+        """The windows whose audio is in, and out of the resampler unless the input ended."""
         ring = self.source.ring
         (written, stamp), now = ring.progress, time.monotonic()
+        lead = 0 if finished else self._lead
         batch = []
-        while self._next_end <= written and len(batch) < self.config.max_batch:
+        while self._next_end + lead <= written and len(batch) < self.config.max_batch:
             # Live clock: when the window's last frame arrived. Fast files: when it was picked.
             lag = (written - self._next_end) / self.source.sample_rate
             arrival = stamp - lag if self.source.live_clock else now
@@ -170,33 +176,54 @@ class WindowWorker(threading.Thread):
             self._next_end += self.hop
         return batch
 
-    def _process(self, batch: list[PendingWindow]) -> None:
+    def _process(self, batch: list[PendingWindow], finished: bool) -> None:
         started = time.monotonic()
-        ring, rate = self.source.ring, self.source.sample_rate
+        ring, resampled, size = self.source.ring, self._resampled, self.predictor.window_samples
         end = batch[-1].end
+        written = ring.written
+        if written > resampled.fed or (finished and not resampled.ended):
+            resampled.add(ring.read(resampled.fed, written), last=finished)
         fresh = ring.read(self._consumed, end)
         self._publish_gaps(self._consumed, end, fresh)
         consumed, self._consumed = self._consumed, end
         clips, speech = [], []
         for w in batch:
-            mono = resample(to_mono(ring.read(w.start, w.end)), rate, self.predictor.sample_rate)
-            speech.append(self._vad_step(mono, w.end))
-            clips.append(fit_length(mono, self.predictor.window_samples))
+            end16 = resampled.index(w.end)
+            start16 = max(0, end16 - size)
+            speech.append(self._vad_step(start16, end16))
+            clips.append(fit_length(torch.from_numpy(resampled.read(start16, end16).copy()), size))
         if self._reset_session.is_set() and self.session is not None:
             self._reset_session.clear()
             self.session.reset()
-        gated = np.array([is_speech for _, is_speech, _ in speech], dtype=bool)
-        ends = [self._seconds(w.end, after=False) for w in batch]
-        sessions = [self.session] * len(batch)
-        probs = self.predictor.probabilities(torch.stack(clips), gated, sessions, ends)
+        probs = self._speech_probabilities(batch, clips, [gate[1] for gate in speech])
         self._last_end = end
+        ring.release(self._last_end)  # the windows read the resampled stream, not the ring
         # Keep one window behind the last end: the final (tail) window may start there.
-        ring.release(max(0, self._last_end - self.window))
+        resampled.release(resampled.index(self._last_end) - size)
         self.busy_seconds += time.monotonic() - started
         fresh_mono = to_mono(fresh).numpy()
         for w, p, gate in zip(batch, probs, speech, strict=True):
             span = fresh_mono[max(0, w.span_start - consumed) : w.end - consumed]
             self._emit(w, p, *gate, level_dbfs(span))
+
+    def _speech_probabilities(
+        self, batch: list[PendingWindow], clips: list[torch.Tensor], gated: list[bool]
+    ) -> list[np.ndarray | None]:
+        """The model's probabilities for the windows the gate passes; None for silent ones,
+        which skip the model (front end and encoder) entirely."""
+        rows = [i for i, is_speech in enumerate(gated) if is_speech]
+        out: list[np.ndarray | None] = [None] * len(batch)
+        if rows:
+            ends = [self._seconds(batch[i].end, after=False) for i in rows]
+            probs = self.predictor.probabilities(
+                torch.stack([clips[i] for i in rows]),
+                np.ones(len(rows), bool),
+                [self.session] * len(rows),
+                ends,
+            )
+            for i, p in zip(rows, probs, strict=True):
+                out[i] = p
+        return out
 
     def _publish_gaps(self, start: int, end: int, fresh: np.ndarray) -> None:
         """Gap events for audio dropped in [start, end) of the ring; the recording gets the
@@ -216,20 +243,18 @@ class WindowWorker(threading.Thread):
         that meets a gap after the lost audio (a window start), else before it (an end)."""
         return (index + self.source.ring.lost_before(index, after)) / self.source.sample_rate
 
-    def _vad_step(self, window: torch.Tensor, end: int) -> tuple[float, bool, bool]:
-        """Feed the VAD the window's audio it has not seen (its newest part, at 16 kHz); the
-        window's speech share, the gate's verdict, and whether that newest part holds speech."""
-        new = round((end - self._vad_fed) * VAD_RATE / self.source.sample_rate)
+    def _vad_step(self, start: int, end: int) -> tuple[float, bool, bool]:
+        """Feed the VAD the window's 16 kHz audio [start, end) it has not seen (its newest part);
+        the window's speech share, the gate's verdict, and whether that newest part holds speech."""
+        new = self._resampled.read(max(start, self._vad_fed), end)
         self._vad_fed = end
-        self._gate.add(
-            self._vad.update(window[window.shape[0] - min(new, window.shape[0]) :].numpy())
-        )
+        self._gate.add(self._vad.update(new))
         return self._gate.speech_share, self._gate.is_speech, self._gate.speaking
 
     def _emit(
         self,
         w: PendingWindow,
-        probs: np.ndarray,
+        probs: np.ndarray | None,
         share: float,
         speech: bool,
         speaking: bool,
@@ -257,16 +282,21 @@ class WindowWorker(threading.Thread):
             self._smoothed = event.smoothed
 
 
-def judge(probs: np.ndarray, speech: bool, predictor: Predictor, smoother: LabelSmoother) -> dict:
-    """A window's probabilities, label, confidence, uncertainty and smoothed label: a label only
-    on speech; `uncertain` when the (calibrated) top probability is below the model's threshold,
-    and then the smoothed label holds."""
+def judge(
+    probs: np.ndarray | None, speech: bool, predictor: Predictor, smoother: LabelSmoother
+) -> dict:
+    """A window's probabilities, label, confidence, uncertainty and smoothed label: all None on
+    silence (`probs` None: the model did not run); `uncertain` when the (calibrated) top
+    probability is below the model's threshold, and then the smoothed label holds."""
+    if probs is None or not speech:
+        empty = {"probs": None, "label": None, "confidence": None, "uncertain": False}
+        return empty | {"smoothed": smoother.update(None)}
     top = int(probs.argmax())
-    uncertain = speech and bool(probs[top] < predictor.uncertain_below)
+    uncertain = bool(probs[top] < predictor.uncertain_below)
     return {
         "probs": {name: float(v) for name, v in zip(predictor.labels, probs, strict=True)},
-        "label": predictor.labels[top] if speech else None,
+        "label": predictor.labels[top],
         "confidence": float(probs[top]),
         "uncertain": uncertain,
-        "smoothed": smoother.update(probs if speech else None, hold=uncertain),
+        "smoothed": smoother.update(probs, hold=uncertain),
     }

@@ -58,6 +58,8 @@ def test_file_no_tui_to_stdout_covers_file(
     keys = {"start", "end", "wall_time", "probs", "label", "confidence", "speech", "smoothed",
             "speech_share", "speaking", "gap"}  # fmt: skip
     assert keys <= set(windows[0])
+    silent = [w for w in windows if not w["speech"]]  # no model run: every class null
+    assert silent and all(set(w["probs"].values()) == {None} for w in silent)
     assert {r["type"] for r in records} == {"window", "change", "summary"}
     summary = records[-1]
     assert summary["type"] == "summary" and summary["windows"] == len(windows)

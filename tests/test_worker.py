@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 import synth
 import torch
 from conftest import cli_env
@@ -51,7 +52,65 @@ def test_window_boundaries_and_timestamps(tmp_path: Path, predictor: Predictor) 
     assert [e.index for e in w] == list(range(len(w)))
     assert w[0].span_start == 0 and all(b.span_start == a.end for a, b in pairwise(w))
     assert isinstance(events[-1], EndEvent) and events[-1].stats["dropped_blocks"] == 0
-    assert all(abs(sum(e.probs.values()) - 1) < 1e-3 for e in w)
+    assert all(e.probs is None or abs(sum(e.probs.values()) - 1) < 1e-3 for e in w)
+
+
+class CountingPredictor:
+    """The predictor, counting the windows it is asked to score."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        self.inner, self.rows = predictor, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def probabilities(self, windows: torch.Tensor, *args: object) -> np.ndarray:
+        self.rows += len(windows)
+        return self.inner.probabilities(windows, *args)
+
+
+def test_silent_windows_skip_the_model(segmented_wav: Path, predictor: Predictor) -> None:
+    """The model scores only the windows the gate calls speech; silent ones carry no figures."""
+    counting = CountingPredictor(predictor)
+    w = windows(run_file(segmented_wav, counting, hop=0.5))  # type: ignore[arg-type]
+    speech = [e for e in w if e.speech]
+    assert 0 < len(speech) < len(w) and counting.rows == len(speech)
+    assert all(abs(sum(e.probs.values()) - 1) < 1e-3 and e.confidence for e in speech)
+    silent = [e.record() for e in w if not e.speech]
+    assert all(r["probs"] is None and r["confidence"] is None for r in silent)
+
+
+class RecordingPredictor(CountingPredictor):
+    """The predictor, keeping the windows it is asked to score."""
+
+    def __init__(self, predictor: Predictor) -> None:
+        super().__init__(predictor)
+        self.windows: list[torch.Tensor] = []
+
+    def probabilities(self, windows: torch.Tensor, *args: object) -> np.ndarray:
+        self.windows += list(windows)
+        return super().probabilities(windows, *args)
+
+
+def test_each_sample_resampled_once(
+    tmp_path: Path, segments: tuple, segmented_wav: Path, predictor: Predictor
+) -> None:
+    """44.1 kHz stereo: the model's 16 kHz windows are a one-shot soxr resample of the whole
+    down-mixed file, cut at each window's end; the labels match the 16 kHz file's."""
+    mono = soxr.resample(segments[0], 16000, 44100).astype(np.float32)
+    stereo = np.stack([1.2 * mono, 0.8 * mono], axis=1)
+    path = synth.write(tmp_path / "x.wav", stereo, 44100)
+    recording = RecordingPredictor(predictor)
+    w = windows(run_file(path, recording, hop=0.5))  # type: ignore[arg-type]
+    expected = soxr.resample(stereo.mean(axis=1), 44100, 16000)
+    speech = [e for e in w if e.speech]
+    assert len(speech) == len(recording.windows) >= 5
+    for event, clip in zip(speech, recording.windows, strict=True):
+        end = round(event.end * 16000)
+        want = torch.from_numpy(expected[max(0, end - clip.shape[0]) : end].copy())
+        assert np.abs(clip[160 : want.shape[0]] - want[160:]).max() < 1e-3
+    narrow = windows(run_file(segmented_wav, predictor, hop=0.5))
+    assert [e.label for e in w] == [e.label for e in narrow]
 
 
 def test_short_file_still_gives_one_window(tmp_path: Path, predictor: Predictor) -> None:
