@@ -11,6 +11,7 @@ import pytest
 import synth
 from conftest import cli_env, comparable, script
 
+import streaming
 from ser.bundle import shipped_model_path
 from ser.predictor import Predictor
 from ser_commands import predict
@@ -109,6 +110,7 @@ def test_devices_without_lightning_or_output_file_is_one_line(
     for name in ("lightning", "lightning.pytorch"):
         monkeypatch.setitem(sys.modules, name, None)  # as in the base install
     monkeypatch.delitem(sys.modules, "streaming.predict_dist", raising=False)
+    monkeypatch.delattr(streaming, "predict_dist", raising=False)  # imported by an earlier test
     wav = synth.write(tmp_path / "a.wav", synth.tone(200, 1.0))
     with pytest.raises(SystemExit) as exit_info:
         target = output if output == "-" else str(tmp_path / output)

@@ -46,6 +46,7 @@ def tune(argv: list[str]) -> int:
     parser.add_argument("--data", default="ravdess", help="data config name: ravdess, cremad")
     parser.add_argument("--root", help="corpus folder (default: the data config's root)")
     parser.add_argument("--hop", type=float, default=1.0, help="window hop, s")
+    parser.add_argument("--num-workers", type=int, default=2, help="data loader workers")
     parser.add_argument("--write", action="store_true", help="store the best setting in the file")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     tuning = parser.parse_args(argv)
@@ -55,6 +56,7 @@ def tune(argv: list[str]) -> int:
         tuning.root,
         split="val",
         hop=tuning.hop,
+        num_workers=tuning.num_workers,
         overrides=tuple(tuning.overrides),
     )
     checkpoint = resolve_checkpoint(args.checkpoint)
