@@ -1,9 +1,9 @@
 """Archive scoring benchmark: ser-predict over a folder of generated speech (espeak-ng, 44.1 kHz
 files), run as whole commands (model loading included) in rounds, each round every way once:
 per-file replays through the live path in one process (how ser-predict scored before the
-archive loader), the archive loader in one process (`--workers 0`) and with its default
-workers, and `--devices 2`; files/s and real-time factor of each run, and whether every run
-wrote the same rows.
+archive loader), ser-predict's loader of gated files in one process (`--workers 0`) and with
+its default workers, and `--devices 2` (the archive loader through the live worker); files/s
+and real-time factor of each run, and whether every run wrote the same rows.
 
     python -m benchmarks.archive [--files 20] [--seconds 30] [--rounds 2] [--json FILE]"""
 
@@ -49,7 +49,7 @@ def replay_rows(paths: list[str], output: str) -> None:
     """ser-predict before the archive loader: each file replayed through the live path."""
     from ser.predictor import Predictor
     from ser.records import RecordWriter
-    from streaming.predict_output import file_row
+    from streaming.predict_output import file_row, window_label
     from streaming.replay import replay
     from streaming.sources import FileSource
     from streaming.worker import WorkerConfig
@@ -58,7 +58,9 @@ def replay_rows(paths: list[str], output: str) -> None:
     with RecordWriter(output) as writer:
         for path in paths:
             windows = replay(FileSource(path, realtime=False), predictor, WorkerConfig(1.0))
-            writer.write(file_row(path, predictor.labels, windows.windows))
+            writer.write(
+                file_row(path, predictor.labels, window_label(predictor.labels, windows.windows))
+            )
 
 
 def bench(count: int, seconds: float, rounds: int) -> dict[str, Any]:

@@ -17,9 +17,9 @@ import numpy as np
 
 from ser.audio import load_waveform
 from ser.predictor import Predictor
+from ser.vad import CHUNK, SileroVad, SpeechGate, VadConfig
 from streaming.replay import replay
 from streaming.sources import ArraySource
-from streaming.vad import CHUNK, SileroVad, SpeechGate, VadConfig
 from streaming.worker import WorkerConfig
 from training.synthetic_audio import (
     NON_SPEECH,

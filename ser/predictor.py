@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ser.adaptation import AdaptationConfig, SessionAdapter, adapt
-from ser.audio import read_audio, resample, to_mono
+from ser.audio import resample, to_mono
 from ser.bundle import resolve_checkpoint
 from ser.calibration import Calibration, distances
 from ser.checkpoint import Checkpoint, load_checkpoint
@@ -20,6 +20,7 @@ from ser.errors import AudioError, CheckpointError
 from ser.features import fit_length
 from ser.model import family_of
 from ser.runtime import select_device, select_dtype
+from ser.windowing import SpeechWindows, Windowing, file_speech_windows
 
 
 def inference_net(net: nn.Module, dtype: torch.dtype) -> nn.Module:
@@ -148,11 +149,12 @@ class Predictor:
                 best, second = probs.topk(2, dim=-1).values.unbind(dim=-1)
                 ties = (best - second < self.tie_margin) & chunk_wanted.to(probs.device)
                 if ties.any():
-                    probs[ties] = self._reference_probs(features[ties], means, ties, not sessions)
+                    seen = means[ties] if sessions and means is not None else None
+                    probs[ties] = self._reference_probs(features[ties], seen)
                     self.recomputed += int(ties.sum())
             self.windows += len(chunk)
             out.append(probs.cpu())
-        return torch.cat(out).numpy()
+        return torch.cat(out).numpy() if out else np.zeros((0, len(self.labels)), np.float32)
 
     def _session_means(
         self,
@@ -182,20 +184,16 @@ class Predictor:
             logits = logits / self.calibration.temperature(familiarity).to(logits.device)
         return logits.softmax(dim=-1)
 
-    def _reference_probs(
-        self, features: torch.Tensor, means: torch.Tensor | None, rows: torch.Tensor, fresh: bool
-    ) -> torch.Tensor:
-        """The fp32 reference's probabilities of some rows: with the session means they saw, or
-        (`fresh`: each window a session of its own) with means of the reference's features."""
-        if means is None:
+    def _reference_probs(self, features: torch.Tensor, means: torch.Tensor | None) -> torch.Tensor:
+        """The fp32 reference's probabilities of some rows, with the session means they saw
+        (None: each window a session of its own, its means from the reference's features)."""
+        if self._standard is None:
             return self.reference_net(features).softmax(dim=-1)
         pooled = self.reference_net.pooled(features)
-        if fresh:
+        if means is None:
             speech = torch.ones(len(pooled), dtype=torch.bool)
-            return self._session_probs(
-                self.reference_net, pooled, self._session_means(pooled, speech, None, None)
-            )
-        return self._session_probs(self.reference_net, pooled, means[rows])
+            means = self._session_means(pooled, speech, None, None)
+        return self._session_probs(self.reference_net, pooled, means)
 
     def classify(self, waveform: np.ndarray | torch.Tensor, sample_rate: int) -> "Classification":
         """One clip at any rate, (samples,) or (samples, channels), as ser-test scores a clip:
@@ -212,10 +210,20 @@ class Predictor:
         probs = self.probabilities(fit_length(mono, self.window_samples))[0]
         return Classification.of(probs, self.labels, self.uncertain_below)
 
-    def classify_file(self, path: str | Path) -> "Classification":
-        """`classify` on an audio file (AudioError when it cannot be read)."""
-        samples, rate = read_audio(path)
-        return self.classify(samples, rate)
+    def classify_file(self, path: str | Path, windowing: Windowing) -> "FileLabel":
+        """A recording's label, as ser-predict gives it: from the mean probabilities of its
+        speech windows (cut and gated as the live worker does), scored in one session
+        (AudioError when it cannot be read)."""
+        found = file_speech_windows(path, self.sample_rate, self.window_samples, windowing)
+        return self.label_speech(found)
+
+    def label_speech(self, found: SpeechWindows) -> "FileLabel":
+        """A recording's label from its speech windows (`classify_file`'s second half)."""
+        speech = np.ones(len(found.clips), bool)
+        sessions = [self.new_session()] * len(speech)
+        probs = self.probabilities(found.clips, speech, sessions, found.ends)
+        uncertain = probs.max(axis=1, initial=0) < self.uncertain_below
+        return FileLabel.of(probs, uncertain, self.labels)
 
 
 @dataclass(frozen=True)
@@ -239,3 +247,25 @@ class Classification:
             float(probs[top]),
             bool(probs[top] < uncertain_below),
         )
+
+
+@dataclass(frozen=True)
+class FileLabel:
+    """A recording's answer: the top label of its speech windows' mean probabilities and those
+    probabilities (None when no window is speech), how many windows are speech and how many of
+    them uncertain."""
+
+    label: str | None
+    probabilities: dict[str, float] | None
+    speech_windows: int
+    uncertain_windows: int
+
+    @classmethod
+    def of(cls, probs: np.ndarray, uncertain: np.ndarray, labels: tuple[str, ...]) -> "FileLabel":
+        """From the speech windows' (n, classes) probabilities and their n uncertain flags."""
+        count, doubtful = len(probs), int(np.sum(uncertain))
+        if not count:
+            return cls(None, None, 0, doubtful)
+        mean = np.asarray(probs, np.float64).mean(axis=0)
+        named = {name: float(p) for name, p in zip(labels, mean, strict=True)}
+        return cls(labels[int(mean.argmax())], named, count, doubtful)

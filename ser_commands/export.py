@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from ser.cli_support import run_command
 from ser.errors import SerError
@@ -19,7 +20,7 @@ def comma_list(text: str) -> list[str]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     add_model(parser, precision=False, adapt=False)
-    add_output_dir(parser, "export")
+    add_output_dir(parser, Path("export"))
     parser.add_argument(
         "--formats",
         type=comma_list,

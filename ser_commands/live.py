@@ -11,6 +11,8 @@ from ser.errors import DeviceError
 from ser.predictor import Predictor
 from ser.records import RecordWriter
 from ser.runtime import set_cpu_threads
+from ser.vad import VadConfig
+from ser.windowing import MIN_START_SECONDS
 from ser_commands.options import add_compute, add_gate, add_hop, add_model, add_output, validate
 from streaming.headless import HeadlessRun
 from streaming.pipeline import LivePipeline
@@ -23,7 +25,6 @@ from streaming.sources import (
     narrowband_warning,
     parse_device,
 )
-from streaming.vad import VadConfig
 from streaming.worker import WorkerConfig, check_settings
 
 PROG = "ser-live"
@@ -63,8 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--min-start",
         type=float,
-        default=1.5,
-        help="seconds of audio before the first (padded) window",
+        default=MIN_START_SECONDS,
+        help="seconds of audio before the first (padded) window (default %(default)s)",
     )
     add_gate(p)
     add_model(p)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ser.errors import SerError
 from ser.records import FORMATS
-from streaming.vad import VadConfig
+from ser.vad import VadConfig
 
 NO_ADAPT_HELP = (
     "do not adapt to the session's voice, language and room (the model file's running-mean "
@@ -25,7 +25,13 @@ def add_model(
     """--checkpoint, and where the command runs the model itself --precision and --no-adapt."""
     parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
     if precision:
-        parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+        parser.add_argument(
+            "--precision",
+            choices=("auto", "fp32", "bf16"),
+            default="auto",
+            help="auto: the fast path in bf16 where the hardware has it, else fp32; fp32: the "
+            "eager reference; bf16: the fast path in bf16 (default auto)",
+        )
     if adapt:
         parser.add_argument("--no-adapt", action="store_true", help=NO_ADAPT_HELP)
 
@@ -33,8 +39,16 @@ def add_model(
 def add_compute(parser: argparse.ArgumentParser) -> None:
     """--cpu or --gpu into `compute` (auto, cpu or cuda)."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--cpu", dest="compute", action="store_const", const="cpu")
-    group.add_argument("--gpu", dest="compute", action="store_const", const="cuda")
+    group.add_argument(
+        "--cpu", dest="compute", action="store_const", const="cpu", help="run the model on the CPU"
+    )
+    group.add_argument(
+        "--gpu",
+        dest="compute",
+        action="store_const",
+        const="cuda",
+        help="run the model on the GPU (default: the GPU when there is one)",
+    )
     parser.set_defaults(compute="auto")
 
 
@@ -69,9 +83,14 @@ def add_output(
     parser.add_argument("--format", choices=FORMATS, help=format_help)
 
 
-def add_output_dir(parser: argparse.ArgumentParser, default: str) -> None:
+def add_output_dir(parser: argparse.ArgumentParser, default: Path) -> None:
     """--output-dir, the folder a command writes its files into."""
-    parser.add_argument("--output-dir", type=Path, default=Path(default))
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=default,
+        help="folder to write into (default %(default)s)",
+    )
 
 
 def flag(dest: str) -> str:

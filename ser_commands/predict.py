@@ -1,7 +1,8 @@
-"""`ser-predict`: classify audio files (or folders of them), each played through the same
-windows, speech gate and model as `ser-live --file`; a file's label comes from its speech
-windows only. Loader workers play the files while the model takes their windows in batches;
-`--devices`/`--num-nodes` spread the files over processes, GPUs and nodes (Lightning DDP)."""
+"""`ser-predict`: classify audio files (or folders of them) with the same windows, speech gate
+and model as `ser-live --file`; a file's label comes from its speech windows only
+(`Predictor.classify_file`). Loader workers read and gate the files while the model scores
+their speech windows; `--devices`/`--num-nodes` spread the files over processes, GPUs and nodes
+(Lightning DDP), each playing its files through the live worker (streaming/archive.py)."""
 
 import argparse
 import sys
@@ -17,11 +18,12 @@ from ser.checkpoint import load_checkpoint
 from ser.cli_support import run_command
 from ser.errors import SerError
 from ser.predictor import Predictor
+from ser.vad import VadConfig
+from ser.windowing import Windowing
 from ser_commands.options import add_compute, add_gate, add_hop, add_model, add_output, validate
-from streaming.archive import default_workers, score_files
-from streaming.predict_output import ResultStore
+from streaming.archive import default_workers, gated_files
+from streaming.predict_output import ResultStore, ScoredFile
 from streaming.sources import narrowband_warning
-from streaming.vad import VadConfig
 from streaming.worker import WorkerConfig, check_settings
 
 PROG = "ser-predict"
@@ -44,10 +46,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("paths", nargs="+", help="audio files or folders")
     add_output(parser, "-", "output file, or - for stdout", "csv or jsonl (default: from --output)")
     add_model(parser)
-    add_hop(parser, 1.0, "window hop, s (as ser-live --file)")
+    add_hop(parser, 1.0, "seconds between windows (default %(default)s, as ser-live --file)")
     add_gate(parser)
     parser.add_argument(
-        "--workers", type=int, help="loader processes per device (default: the cores, up to 8)"
+        "--workers",
+        type=int,
+        help="loader processes per device that read and gate the files while the model scores "
+        "them (default: the cores, up to 8; 0: none)",
     )
     parser.add_argument("--devices", type=int, default=1, help="processes (GPUs) per node")
     parser.add_argument("--num-nodes", type=int, default=1, help="nodes (Lightning DDP)")
@@ -64,15 +69,18 @@ def input_files(paths: list[str]) -> list[str]:
 
 
 def score_here(
-    args: argparse.Namespace, predictor: Predictor, todo: list[str], store: ResultStore
+    predictor: Predictor, windowing: Windowing, workers: int, todo: list[str], store: ResultStore
 ) -> None:
-    """Score `todo` in this process (and its loader workers) into part file 0."""
-    config = WorkerConfig(args.hop, vad=args.vad)
+    """Score `todo` in this process, its files read and gated by `workers` loader processes,
+    into part file 0."""
     part = store.part(0, PROG, predictor.labels)
     progress = tqdm(total=len(todo), desc=PROG, unit="file", disable=not sys.stderr.isatty())
     try:
-        for result in score_files(todo, predictor, config, args.workers):
-            part.add(result)
+        for path, found in gated_files(todo, predictor, windowing, workers):
+            if isinstance(found, str):
+                part.add(ScoredFile(path, None, found))
+            else:
+                part.add(ScoredFile(path, predictor.label_speech(found)))
             progress.update()
     finally:
         part.close()
@@ -102,21 +110,17 @@ def predict(args: argparse.Namespace) -> int:
                 "--devices/--num-nodes above 1 need Lightning, which is not installed: "
                 "pip install 'ser[train]'"
             ) from exc
-    args.vad = VadConfig(args.vad_threshold, args.speech_share)
-    args.prog = PROG
-    if args.workers is None:
-        args.workers = default_workers(args.devices)
+    config = WorkerConfig(args.hop, vad=VadConfig(args.vad_threshold, args.speech_share))
     checkpoint = resolve_checkpoint(args.checkpoint)
     files = input_files(args.paths)
-    # Distributed, each rank loads the model itself: a bad file fails here, once.
-    labels = load_checkpoint(checkpoint).labels if distributed else None
-    predictor = (
-        None
-        if distributed
-        else Predictor.load(checkpoint, args.compute, args.precision, adapt=not args.no_adapt)
-    )
-    if predictor is not None:  # distributed, each rank's worker refuses the settings itself
-        check_settings(WorkerConfig(args.hop, vad=args.vad), predictor)
+    predictor = None
+    if distributed:  # each rank loads the model and refuses the settings itself
+        labels = load_checkpoint(checkpoint).labels  # a bad model file fails here, once
+    else:
+        predictor = Predictor.load(
+            checkpoint, args.compute, args.precision, adapt=not args.no_adapt
+        )
+        check_settings(config, predictor)
     store = ResultStore(args.output, args.format)
     done = store.scored()
     todo = [f for f in files if f not in done]
@@ -124,12 +128,17 @@ def predict(args: argparse.Namespace) -> int:
     if done & set(files):
         skipped = len(files) - len(todo)
         print(f"{PROG}: {skipped} files already scored in {args.output}", file=sys.stderr)
-    if distributed:
-        if not predict_dist.score_distributed(args, checkpoint, labels, todo, store):
+    workers = default_workers(args.devices) if args.workers is None else args.workers
+    if predictor is None:
+        run = predict_dist.DistributedRun(
+            config, args.compute, args.precision, not args.no_adapt, workers,
+            args.devices, args.num_nodes, PROG,
+        )  # fmt: skip
+        if not predict_dist.score_distributed(run, checkpoint, labels, todo, store):
             return 0  # global rank 0 merges and reports
     else:
         try:
-            score_here(args, predictor, todo, store)
+            score_here(predictor, config.windowing, workers, todo, store)
         except KeyboardInterrupt:  # the files scored so far still reach the output
             store.merge(files)
             raise

@@ -15,12 +15,14 @@ PROG = "ser-test"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     add_model(parser, precision=False)
-    parser.add_argument("--data", default="ravdess", help="data config name: ravdess, cremad")
+    parser.add_argument(
+        "--data", default=EvalOptions.data, help="data config name: ravdess, cremad, manifest"
+    )
     parser.add_argument("--root", help="corpus folder (default: the data config's root)")
     parser.add_argument(
         "--split",
         choices=("test", "val", "all"),
-        default="test",
+        default=EvalOptions.split,
         help="speakers to score; all: the whole corpus (leave-one-corpus-out)",
     )
     parser.add_argument(
@@ -29,17 +31,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also score each speaker's clips joined into a long recording and played through "
         "the live worker (clean; with babble and white noise at 10 dB unless --split all)",
     )
-    add_hop(parser, 1.0, "window hop for --streams, s")
-    add_output_dir(parser, "eval")
+    add_hop(parser, EvalOptions.hop, "window hop for --streams, s (default %(default)s)")
+    add_output_dir(parser, EvalOptions.output_dir)
     parser.add_argument("--noise", choices=("white", "babble"), help="add noise to every clip")
-    parser.add_argument("--snr", type=float, default=10.0, help="SNR in dB for --noise")
+    parser.add_argument(
+        "--snr",
+        type=float,
+        default=EvalOptions.snr,
+        help="SNR in dB for --noise (default %(default)s)",
+    )
     parser.add_argument(
         "--robustness",
         action="store_true",
         help="clean, white and babble noise at 20/10/5 dB SNR: robustness.json + table",
     )
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--num-workers", type=int, default=2)
+    parser.add_argument(
+        "--batch-size", type=int, help="clips per batch (default: the data config's)"
+    )
+    parser.add_argument(
+        "--num-workers", type=int, help="data loader workers (default: the data config's)"
+    )
     add_compute(parser)
     parser.add_argument(
         "overrides", nargs="*", help="extra Hydra overrides, e.g. data.split.kind=fraction"

@@ -1,7 +1,8 @@
 """Archive scoring: DataLoader workers play files (or in-memory audio) through the live worker
 (decoding, windows, resampling, speech gate) while the model in the main process takes their
 windows in large batches; the result is each file's window events exactly as a replay through
-the live path gives them."""
+the live path gives them. Where only each file's label is wanted, the workers cut and gate the
+files' speech windows without the live path (`gated_files`)."""
 
 import os
 import queue
@@ -16,6 +17,7 @@ from ser.adaptation import SessionAdapter
 from ser.cli_support import first_line
 from ser.errors import SerError
 from ser.predictor import Predictor
+from ser.windowing import SpeechWindows, Windowing, file_speech_windows
 from streaming.events import WindowEvent
 from streaming.postprocess import LabelSmoother, SmootherConfig
 from streaming.replay import iter_windows
@@ -201,13 +203,10 @@ class ArchiveScorer:
 
     def score(self, pack: WindowPack) -> list[FileWindows]:
         """Run the model on the pack's windows; the files that ended with it."""
-        probs = np.zeros((0, len(self.predictor.labels)), np.float32)
-        if len(pack.clips):
-            rows = sorted((row, index, event) for index, event, row in pack.events if row >= 0)
-            sessions = [self._file(index).session for _, index, _ in rows]
-            ends = [event.end for _, _, event in rows]
-            speech = pack.speech.numpy()
-            probs = self.predictor.probabilities(pack.clips, speech, sessions, ends)
+        rows = sorted((row, index, event) for index, event, row in pack.events if row >= 0)
+        sessions = [self._file(index).session for _, index, _ in rows]
+        ends = [event.end for _, _, event in rows]
+        probs = self.predictor.probabilities(pack.clips, pack.speech.numpy(), sessions, ends)
         for index, event, row in pack.events:
             file = self._file(index)
             scored = probs[row] if row >= 0 else None  # silent windows skipped the model
@@ -252,6 +251,34 @@ def archive_loader(
         worker_init_fn=_one_thread,
         pin_memory=predictor.device.type == "cuda",
     )
+
+
+class GatedFiles(IterableDataset):
+    """Files split among the loader workers, each read and its speech windows cut and gated
+    (no model): (path, its speech windows, or the one line saying why it has none)."""
+
+    def __init__(self, paths: Sequence[str], facts: ModelFacts, windowing: Windowing) -> None:
+        super().__init__()
+        self.paths, self.facts, self.windowing = list(paths), facts, windowing
+
+    def __iter__(self) -> Iterator[tuple[str, SpeechWindows | str]]:
+        info = get_worker_info()
+        first, step = (0, 1) if info is None else (info.id, info.num_workers)
+        rate, size = self.facts.sample_rate, self.facts.window_samples
+        for path in self.paths[first::step]:
+            try:
+                yield path, file_speech_windows(path, rate, size, self.windowing)
+            except SerError as exc:  # unreadable, empty, NaN: reported, the rest go on
+                yield path, first_line(exc)
+
+
+def gated_files(
+    paths: Sequence[str], predictor: Predictor, windowing: Windowing, workers: int
+) -> Iterator[tuple[str, SpeechWindows | str]]:
+    """Each file's speech windows (or error line) from `workers` loader processes (0: this
+    one), in the order they finish: `Predictor.classify_file`'s first half, in parallel."""
+    dataset = GatedFiles(paths, ModelFacts.of(predictor), windowing)
+    yield from DataLoader(dataset, batch_size=None, num_workers=workers, worker_init_fn=_one_thread)
 
 
 def score_files(

@@ -4,6 +4,7 @@ rank scoring its share of the files through the archive loader into its own part
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,26 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from ser.errors import SerError
 from ser.predictor import Predictor
 from streaming.archive import ArchiveScorer, FileWindows, WindowPack, archive_loader
-from streaming.predict_output import PartWriter, ResultStore
+from streaming.predict_output import PartWriter, ResultStore, ScoredFile
 from streaming.worker import WorkerConfig
 
 ACCELERATORS = {"auto": "auto", "cpu": "cpu", "cuda": "gpu"}
+
+
+@dataclass(frozen=True)
+class DistributedRun:
+    """A run over `devices` processes on each of `num_nodes` nodes: the windows, the model's
+    device kind (auto, cpu or cuda), precision and adaptation, the loader workers per process,
+    and the program that messages name."""
+
+    config: WorkerConfig
+    compute: str
+    precision: str
+    adapt: bool
+    workers: int
+    devices: int
+    num_nodes: int
+    prog: str
 
 
 class ArchiveModule(pl.LightningModule):
@@ -81,7 +98,7 @@ class PartFileWriter(BasePredictionWriter):
     ) -> None:
         assert self.part is not None
         for result in prediction:
-            self.part.add(result)
+            self.part.add(ScoredFile.of_windows(result, self.labels))
 
     def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.part is not None:
@@ -90,26 +107,27 @@ class PartFileWriter(BasePredictionWriter):
 
 
 def score_distributed(
-    args: Any, checkpoint: Path, labels: tuple[str, ...], todo: list[str], store: ResultStore
+    run: DistributedRun,
+    checkpoint: Path,
+    labels: tuple[str, ...],
+    todo: list[str],
+    store: ResultStore,
 ) -> bool:
-    """Score `todo` on `args.devices` devices of `args.num_nodes` nodes; True on global rank 0
-    (the one to merge the parts), once every rank has written its part."""
+    """Score `todo` as `run` says; True on global rank 0 (the one to merge the parts), once
+    every rank has written its part."""
     for name in ("lightning.pytorch", "lightning.fabric"):  # no banner from every rank
         logging.getLogger(name).setLevel(logging.WARNING)
     # Lightning's chatter: torch's pytree deprecation, and no sampler to take batch indices from.
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
     warnings.filterwarnings("ignore", message="Couldn't infer the batch indices")
-    config = WorkerConfig(args.hop, vad=args.vad)
-    module = ArchiveModule(
-        checkpoint, args.precision, not args.no_adapt, todo, config, args.workers
-    )
+    module = ArchiveModule(checkpoint, run.precision, run.adapt, todo, run.config, run.workers)
     try:
         trainer = pl.Trainer(
-            accelerator=ACCELERATORS[args.compute],
-            devices=args.devices,
-            num_nodes=args.num_nodes,
+            accelerator=ACCELERATORS[run.compute],
+            devices=run.devices,
+            num_nodes=run.num_nodes,
             strategy="ddp",
-            callbacks=[PartFileWriter(store, args.prog, labels)],
+            callbacks=[PartFileWriter(store, run.prog, labels)],
             logger=False,
             enable_checkpointing=False,
             enable_progress_bar=False,

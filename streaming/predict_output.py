@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -14,24 +15,43 @@ import numpy as np
 
 from ser.cli_support import report_error
 from ser.errors import SerError
+from ser.predictor import FileLabel
 from ser.records import RecordWriter, infer_format
 from streaming.archive import FileWindows
 from streaming.events import WindowEvent
 
 
-def file_row(path: str, labels: tuple[str, ...], windows: list[WindowEvent]) -> dict[str, object]:
+def window_label(labels: tuple[str, ...], windows: list[WindowEvent]) -> FileLabel:
+    """A file's label from its window events (as `Predictor.classify_file` gives it)."""
+    speech = [w for w in windows if w.speech]
+    probs = np.array([[w.probs[n] for n in labels] for w in speech]).reshape(-1, len(labels))
+    return FileLabel.of(probs, np.array([w.uncertain for w in speech], bool), labels)
+
+
+@dataclass(frozen=True)
+class ScoredFile:
+    """A file's label, or why it could not be scored."""
+
+    path: str
+    label: FileLabel | None
+    error: str | None = None
+
+    @classmethod
+    def of_windows(cls, result: FileWindows, labels: tuple[str, ...]) -> "ScoredFile":
+        """From the window events archive scoring gave."""
+        if result.error is not None:
+            return cls(result.path, None, result.error)
+        return cls(result.path, window_label(labels, result.windows))
+
+
+def file_row(path: str, labels: tuple[str, ...], result: FileLabel) -> dict[str, object]:
     """One output row: the file, its label and the mean probabilities of its speech windows,
     how many there are and how many of them were uncertain; with no speech the label and
     probabilities are empty (null)."""
-    speech = [w for w in windows if w.speech]
-    row: dict[str, object] = {"path": path, "label": None, "speech_windows": len(speech)}
-    row["uncertain_windows"] = sum(w.uncertain for w in speech)
-    if not speech:
-        row.update(dict.fromkeys(labels))
-        return row
-    mean = np.mean([[w.probs[n] for n in labels] for w in speech], axis=0)
-    row["label"] = labels[int(mean.argmax())]
-    row.update({n: round(float(p), 5) for n, p in zip(labels, mean, strict=True)})
+    row: dict[str, object] = {"path": path, "label": result.label}
+    row |= {"speech_windows": result.speech_windows, "uncertain_windows": result.uncertain_windows}
+    probs = result.probabilities or dict.fromkeys(labels)
+    row.update({n: None if p is None else round(p, 5) for n, p in probs.items()})
     return row
 
 
@@ -62,13 +82,13 @@ class PartWriter:
         self.failures = 0
         self._file: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115
 
-    def add(self, result: FileWindows) -> None:
-        if result.error is not None:
+    def add(self, result: ScoredFile) -> None:
+        if result.label is None:
             report_error(self.prog, result.error)
             self.failures += 1
             entry: dict[str, Any] = {"path": result.path, "error": result.error}
         else:
-            entry = {"path": result.path, "row": file_row(result.path, self.labels, result.windows)}
+            entry = {"path": result.path, "row": file_row(result.path, self.labels, result.label)}
         self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
         self._file.flush()
 

@@ -13,12 +13,13 @@ from ser.audio import to_mono
 from ser.errors import SerError
 from ser.features import fit_length
 from ser.predictor import Predictor
+from ser.resampled import ResampledStream
+from ser.vad import SileroVad, SpeechGate, VadConfig
+from ser.windowing import MIN_START_SECONDS, Windowing, first_window
 from streaming.events import ChangeEvent, EndEvent, ErrorEvent, Event, GapEvent, WindowEvent
 from streaming.postprocess import LabelSmoother, SmootherConfig, level_dbfs
 from streaming.recording import Recording
-from streaming.resampled import ResampledStream
 from streaming.sources import RING_SECONDS, AudioSource
-from streaming.vad import SileroVad, SpeechGate, VadConfig
 
 RESAMPLER_LEAD = 0.05  # s: how far the streaming resampler's output trails its input, at most
 
@@ -28,19 +29,23 @@ class WorkerConfig:
     """Hop between window ends, first-result delay, and batching when behind."""
 
     hop_seconds: float = 0.5
-    min_start_seconds: float = 1.5
+    min_start_seconds: float = MIN_START_SECONDS
     max_batch: int = 8
     vad: VadConfig = field(default_factory=VadConfig)
     # None: the model file's own settings, else SmootherConfig's defaults.
     smoother: SmootherConfig | None = None
+
+    @property
+    def windowing(self) -> Windowing:
+        """Where the windows end and how they are gated."""
+        return Windowing(self.hop_seconds, self.min_start_seconds, self.vad)
 
 
 def plan_windows(config: WorkerConfig, window: int, rate: int, capacity: int) -> tuple[int, int]:
     """The hop and the first window's end, in frames; SerError unless a ring buffer of
     `capacity` frames holds what the worker waits for (the audio up to the first window's end,
     then one window plus one hop), so that no setting can stall it."""
-    hop = max(1, round(config.hop_seconds * rate))
-    first_end = max(1, math.ceil(config.min_start_seconds * rate / hop)) * hop
+    hop, first_end = first_window(config.windowing, rate)
     buffer = f"the {capacity / rate:g} s input buffer"
     if hop + window > capacity:
         most = (capacity - window) / rate
@@ -62,10 +67,12 @@ def check_settings(config: WorkerConfig, predictor: Predictor) -> None:
 
 @dataclass
 class PendingWindow:
-    """A window chosen for the next batch: its frame range and estimated arrival time."""
+    """A window chosen for the next batch: its frame range, its end in stream seconds and its
+    estimated arrival time."""
 
     start: int
     end: int
+    end_seconds: float
     span_start: int
     arrival: float
 
@@ -159,7 +166,8 @@ class WindowWorker(threading.Thread):
 
     def _window(self, end: int, arrival: float) -> PendingWindow:
         span_start = max(self._last_end, end - self.hop) if self._last_end else 0
-        return PendingWindow(max(0, end - self.window), end, span_start, arrival)
+        end_seconds = self._seconds(end, after=False)
+        return PendingWindow(max(0, end - self.window), end, end_seconds, span_start, arrival)
 
     def _ready_windows(self, finished: bool) -> list[PendingWindow]:
         """The windows whose audio is in, and out of the resampler unless the input ended."""
@@ -214,7 +222,7 @@ class WindowWorker(threading.Thread):
         rows = [i for i, is_speech in enumerate(gated) if is_speech]
         out: list[np.ndarray | None] = [None] * len(batch)
         if rows:
-            ends = [self._seconds(batch[i].end, after=False) for i in rows]
+            ends = [batch[i].end_seconds for i in rows]
             probs = self.predictor.probabilities(
                 torch.stack([clips[i] for i in rows]),
                 np.ones(len(rows), bool),
@@ -264,7 +272,7 @@ class WindowWorker(threading.Thread):
         event = WindowEvent(
             index=self._index,
             start=self._seconds(w.start),
-            end=self._seconds(w.end, after=False),
+            end=w.end_seconds,
             wall_time=time.time(),
             speech=speech,
             speech_share=share,

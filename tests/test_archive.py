@@ -1,5 +1,6 @@
 """Archive scoring (ser-predict, ser-test --streams): loader workers and batched windows give the
-live path's events and rows; --devices 2 gives one process's rows; re-runs skip scored files."""
+live path's events and rows, `Predictor.classify_file` the same labels; --devices 2 gives the
+rows of one process; re-runs skip scored files."""
 
 import json
 import subprocess
@@ -16,7 +17,7 @@ from ser.bundle import shipped_model_path
 from ser.predictor import Predictor
 from ser_commands import predict
 from streaming.archive import score_files
-from streaming.predict_output import file_row
+from streaming.predict_output import window_label
 from streaming.replay import replay
 from streaming.sources import FileSource
 from streaming.worker import WorkerConfig
@@ -35,8 +36,9 @@ def mixed_files(folder: Path) -> list[Path]:
     ]
 
 
-def test_archive_events_and_rows_equal_live_replay(tmp_path: Path) -> None:
-    files = mixed_files(tmp_path)
+def test_archive_events_classify_file_and_rows_equal_live_replay(tmp_path: Path) -> None:
+    short = synth.write(tmp_path / "d_short.wav", synth.speech(16000, sentences=1)[:19000])
+    files = [*mixed_files(tmp_path), short]  # d_short: one window, at its end, before 1.5 s
     missing = tmp_path / "missing.wav"
     predictor = Predictor.load(None, "cpu")
     config = WorkerConfig(1.0)
@@ -50,7 +52,8 @@ def test_archive_events_and_rows_equal_live_replay(tmp_path: Path) -> None:
         assert archived.error is None
         assert [comparable(w) for w in archived.windows] == [comparable(w) for w in windows]
         labels = predictor.labels
-        assert file_row(str(path), labels, archived.windows) == file_row(str(path), labels, windows)
+        assert window_label(labels, archived.windows) == window_label(labels, windows)
+        assert predictor.classify_file(path, config.windowing) == window_label(labels, windows)
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

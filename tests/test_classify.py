@@ -1,4 +1,5 @@
-"""Predictor.classify: one clip at any rate and channel count, as ser-test scores a clip."""
+"""Predictor.classify: one clip at any rate and channel count, as ser-test scores a clip;
+Predictor.classify_file: a recording's label from its speech windows."""
 
 from pathlib import Path
 
@@ -8,10 +9,11 @@ import soundfile as sf
 import synth
 import torch
 
-from ser.audio import resample
+from ser.audio import read_audio, resample
 from ser.bundle import shipped_model_path
 from ser.errors import SerError
-from ser.predictor import Predictor
+from ser.predictor import FileLabel, Predictor
+from ser.windowing import Windowing
 from training.corpora import Utterance
 from training.dataset import ClipDataset
 
@@ -41,7 +43,7 @@ def test_stereo_44k_and_mono_16k_of_the_same_audio_agree(
     sf.write(mono, resample(voice, 22050, 16000).numpy(), 16000, subtype="FLOAT")
     high = resample(voice, 22050, 44100).numpy()
     sf.write(stereo, np.stack([high, high], 1), 44100, subtype="FLOAT")
-    a, b = predictor.classify_file(mono), predictor.classify_file(stereo)
+    a, b = (predictor.classify(*read_audio(path)) for path in (mono, stereo))
     assert list(a.probabilities) == list(predictor.labels) and a.label == b.label
     assert sum(a.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert a.confidence == max(a.probabilities.values()) == a.probabilities[a.label]
@@ -59,7 +61,7 @@ def test_a_clip_is_the_window_ser_test_scores(
     item = Utterance(path, label=0, speaker="x")
     clip, _ = ClipDataset([item], predictor.sample_rate, predictor.window_samples)[0]
     expected = predictor.probabilities(clip)[0]
-    got = predictor.classify_file(path).probabilities
+    got = predictor.classify(*read_audio(path)).probabilities
     assert np.allclose([got[k] for k in predictor.labels], expected, atol=1e-6)
 
 
@@ -68,9 +70,14 @@ def test_a_bad_file_is_one_error_line(tmp_path: Path, predictor: Predictor, cont
     path = tmp_path / "bad.wav"
     path.write_bytes(content)
     with pytest.raises(SerError) as caught:
-        predictor.classify_file(path)
+        predictor.classify_file(path, Windowing(1.0))
     message = str(caught.value)
     assert message.startswith(f"{path}: cannot read audio") and "\n" not in message
+
+
+def test_a_file_without_speech_has_no_label(tmp_path: Path, predictor: Predictor) -> None:
+    path = synth.write(tmp_path / "hum.wav", synth.tone(100, 4.0))
+    assert predictor.classify_file(path, Windowing(1.0)) == FileLabel(None, None, 0, 0)
 
 
 @pytest.mark.parametrize(

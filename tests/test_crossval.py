@@ -32,14 +32,13 @@ def crossval(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=cli_env(), cwd=tmp_path, capture_output=True, text=True)
 
 
-def test_every_training_speaker_is_held_out_once(tiny_encoder_file: Path, tmp_path: Path) -> None:
+def small_run(tmp_path: Path, encoder: Path, model: str) -> list[str]:
+    """Overrides for `model` on the tiny encoder over a synthetic RAVDESS (one pitch per
+    class, so a head that learns anything labels every held-out clip and window right)."""
     root = synth.make_ravdess(tmp_path / "ravdess", per_class=3, seconds=3.0)
-    # The probe recipe (one full-batch L-BFGS fit per fold; babble copies of training clips)
-    # on the tiny encoder: one pitch per class, so every held-out clip and window is right.
-    model = ["model=whisper_probe", *tiny_model_overrides(tiny_encoder_file)[1:]]
-    result = crossval(
-        tmp_path,
-        *model,
+    return [
+        f"model={model}",
+        *tiny_model_overrides(encoder)[1:],
         f"data.root={root}",
         "data.num_workers=0",
         f"cache_dir={tmp_path / 'cache'}",
@@ -48,8 +47,13 @@ def test_every_training_speaker_is_held_out_once(tiny_encoder_file: Path, tmp_pa
         "trainer.enable_progress_bar=false",
         "training.cached.room_p=0.0",
         "training.cached.stream_copies=1",
-        "training.iterations=50",
-    )
+    ]
+
+
+def test_every_training_speaker_is_held_out_once(tiny_encoder_file: Path, tmp_path: Path) -> None:
+    # The probe recipe: one full-batch L-BFGS fit per fold; babble copies of training clips.
+    run = small_run(tmp_path, tiny_encoder_file, "whisper_probe")
+    result = crossval(tmp_path, *run, "training.iterations=50")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "cv" / "crossval.json").read_text())
     folds = report["folds"]
@@ -75,6 +79,19 @@ def test_every_training_speaker_is_held_out_once(tiny_encoder_file: Path, tmp_pa
     assert len([n for n in cached if n.startswith("ravdess-clips-babble1-")]) == 5
     assert [f["babble_talkers"] for f in folds] == [sorted(training - set(h)) for h in held_outs]
     assert not any(p.name.startswith("test-") for p in (tmp_path / "cache").iterdir())
+
+
+def test_an_adam_head_labels_separable_tones_right(tiny_encoder_file: Path, tmp_path: Path) -> None:
+    # The head recipe (HeadClassifier, Adam, warm-up then cosine) for a few epochs, two folds.
+    run = small_run(tmp_path, tiny_encoder_file, "whisper")
+    result = crossval(
+        tmp_path, *run, "crossval.folds=2", "crossval.max_epochs=10", "training.lr=0.01",
+        "training.batch_size=16", "model.dropout=0.0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    folds = json.loads((tmp_path / "cv" / "crossval.json").read_text())["folds"]
+    assert [f["held_out"] for f in folds][-1] == ["17", "18"] and len(folds) == 3
+    assert [(f["clips_macro_f1"], f["streams_macro_f1"]) for f in folds] == [(1.0, 1.0)] * 3
 
 
 def test_seed_recipes_are_refused_in_one_line(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ser.config import FeatureConfig
 from ser.errors import SerError
 from ser.labels import EMOTIONS
 from training.corpora import scan
@@ -123,7 +124,10 @@ def test_dataset_gives_fixed_length_clips(cremad_root: Path) -> None:
 
 
 def test_datamodule_setup(ravdess_root: Path) -> None:
-    dm = EmotionDataModule("ravdess", str(ravdess_root), RAVDESS_SPLIT, batch_size=4, num_workers=0)
+    dm = EmotionDataModule(
+        "ravdess", str(ravdess_root), RAVDESS_SPLIT,
+        features=FeatureConfig(), extra_train=[], augment=None, batch_size=4, num_workers=0,
+    )  # fmt: skip
     dm.setup("fit")
     batch, labels = next(iter(dm.val_dataloader()))
     assert batch.shape == (4, 80000) and labels.shape == (4,)

@@ -15,7 +15,7 @@ from ser.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ser.errors import CheckpointError
 from ser.predictor import Predictor
 from streaming.postprocess import LabelSmoother
-from streaming.predict_output import file_row
+from streaming.predict_output import file_row, window_label
 from streaming.replay import replay
 from streaming.sources import FileSource
 from streaming.worker import WorkerConfig
@@ -135,5 +135,5 @@ def test_events_flag_uncertain_windows_and_hold_the_smoothed_label(tmp_path: Pat
     assert not any(e.uncertain for e in events if not e.speech)
     assert len({e.smoothed for e in speech}) == 1  # held from the first speech window on
     assert events[0].record()["uncertain"] is events[0].uncertain
-    row = file_row(str(wav), predictor.labels, events)
+    row = file_row(str(wav), predictor.labels, window_label(predictor.labels, events))
     assert row["uncertain_windows"] == row["speech_windows"] == len(speech)

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ser.checkpoint import load_checkpoint
+from ser.config import FeatureConfig
 from ser.errors import SerError
 from ser.labels import EMOTIONS
 from ser.predictor import Predictor
@@ -81,17 +82,22 @@ def test_bf16_only_where_the_hardware_runs_it(monkeypatch: pytest.MonkeyPatch) -
     assert select_dtype(cpu, "bf16") == torch.bfloat16  # asked for explicitly
 
 
-def test_extra_corpora_cannot_bring_test_speakers(ravdess_root: Path) -> None:
-    data = EmotionDataModule(
-        "ravdess", str(ravdess_root), RAVDESS_SPLIT,
-        extra_train=[{"corpus": "ravdess", "root": str(ravdess_root)}],
+def ravdess_data(root: Path, extra_train: list[dict[str, str]]) -> EmotionDataModule:
+    """RAVDESS with the data config's loader settings."""
+    return EmotionDataModule(
+        "ravdess", str(root), RAVDESS_SPLIT, features=FeatureConfig(), extra_train=extra_train,
+        augment=None, batch_size=16, num_workers=2,
     )  # fmt: skip
+
+
+def test_extra_corpora_cannot_bring_test_speakers(ravdess_root: Path) -> None:
+    data = ravdess_data(ravdess_root, [{"corpus": "ravdess", "root": str(ravdess_root)}])
     with pytest.raises(SerError, match="speakers overlap"):
         data.setup("fit")
 
 
 def test_babble_comes_from_training_speakers_only(ravdess_root: Path) -> None:
-    data = EmotionDataModule("ravdess", str(ravdess_root), RAVDESS_SPLIT)
+    data = ravdess_data(ravdess_root, [])
     data.setup("test")
     mixer = noise_mixer("babble", 10.0, data)
     pool = set(mixer.babble_pool)

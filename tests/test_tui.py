@@ -216,14 +216,21 @@ async def test_r_starts_a_new_session(
     adapting = save_checkpoint(tmp_path / "adapting.pt", checkpoint.model, checkpoint.labels,
                                meta={"adaptation": {"prior_windows": 30.0,
                                                     "reset_after_silence": 20.0}})  # fmt: skip
-    app = file_app(tmp_path, adapting, segmented_wav)
+    app = file_app(tmp_path, adapting, segmented_wav, realtime=True)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.finished)
-        worker = app.pipeline.worker
-        assert worker.session.windows > 0
+
+        def heard() -> int:
+            return sum(mark.speech for mark in app.history.marks)
+
+        await wait_for(pilot, lambda: heard() >= 2)
         await pilot.press("r")
-        assert worker._reset_session.is_set()
+        pressed = heard()
+        await wait_for(pilot, lambda: heard() >= pressed + 2)
+        shown = heard()
         await pilot.press("q")
+    # Without the reset the session would count every speech window shown (and any in flight);
+    # with it, only those after the press: the two or more before it are forgotten.
+    assert 0 < app.pipeline.worker.session.windows < shown
     plain = file_app(tmp_path, tiny_checkpoint, segmented_wav)
     async with plain.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: plain.finished)

@@ -9,9 +9,9 @@ import pytest
 import synth
 
 from ser.predictor import Predictor
+from ser.vad import CHUNK, SileroVad, SpeechGate, VadConfig
 from streaming.replay import replay
 from streaming.sources import FileSource
-from streaming.vad import CHUNK, SileroVad, SpeechGate, VadConfig
 from streaming.worker import WorkerConfig
 from training.synthetic_audio import NON_SPEECH, inside, join_segments, non_speech
 

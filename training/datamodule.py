@@ -24,7 +24,7 @@ def make_split(items: list[Utterance], cfg: dict[str, Any]) -> Split:
         )
     else:
         split = split_by_speaker_fraction(
-            items, cfg["val_fraction"], cfg["test_fraction"], seed=cfg.get("seed", 0)
+            items, cfg["val_fraction"], cfg["test_fraction"], cfg["seed"]
         )
     check_split(split)
     return split
@@ -40,23 +40,25 @@ def class_weights(
 
 
 class EmotionDataModule(L.LightningDataModule):
-    """Train/val/test loaders over one corpus (plus optional extra training corpora)."""
+    """Train/val/test loaders over one corpus (plus extra training corpora); its settings come
+    from the data config (`training/conf/data/`, `datamodule_from_config`)."""
 
     def __init__(
         self,
         corpus: str,
         root: str,
         split: dict[str, Any],
-        features: FeatureConfig = FeatureConfig(),
-        extra_train: list[dict[str, str]] | None = None,
-        augment: dict[str, Any] | None = None,
-        batch_size: int = 16,
-        num_workers: int = 2,
+        *,
+        features: FeatureConfig,
+        extra_train: list[dict[str, str]],
+        augment: dict[str, Any] | None,
+        batch_size: int,
+        num_workers: int,
     ) -> None:
         super().__init__()
         self.corpus, self.root, self.split_cfg = corpus, root, split
         self.features = features
-        self.extra_train = extra_train or []
+        self.extra_train = extra_train
         self.augment_cfg = augment
         self.batch_size, self.num_workers = batch_size, num_workers
         self.eval_stage = "test"  # which split test_dataloader serves (ser-test --split val)

@@ -48,20 +48,18 @@ class EvalOptions:
     noise: str | None = None  # white or babble
     snr: float = 10.0
     robustness: bool = False
-    batch_size: int = 16
-    num_workers: int = 2
+    batch_size: int | None = None  # None: the data config's
+    num_workers: int | None = None
     compute: str = "auto"  # auto, cpu or cuda
     overrides: tuple[str, ...] = ()
 
 
 def build_datamodule(args: EvalOptions) -> EmotionDataModule:
     """The data module of the named data config, with the user's root and loader sizes."""
-    overrides = [
-        f"data={args.data}",
-        f"data.batch_size={args.batch_size}",
-        f"data.num_workers={args.num_workers}",
-        *args.overrides,
-    ]
+    overrides = [f"data={args.data}", *args.overrides]
+    for name in ("batch_size", "num_workers"):
+        if getattr(args, name) is not None:
+            overrides.append(f"data.{name}={getattr(args, name)}")
     if args.root:
         overrides.append(f"data.root={args.root}")
     try:

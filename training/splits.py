@@ -39,7 +39,7 @@ def split_by_fixed_speakers(items: list[Utterance], val: list[str], test: list[s
 
 
 def split_by_speaker_fraction(
-    items: list[Utterance], val_fraction: float, test_fraction: float, seed: int = 0
+    items: list[Utterance], val_fraction: float, test_fraction: float, seed: int
 ) -> Split:
     """Deterministic actor split by fractions, stratified by sex where it is known."""
     by_sex: dict[str, list[str]] = defaultdict(list)

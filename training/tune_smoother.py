@@ -46,7 +46,9 @@ def tune(argv: list[str]) -> int:
     parser.add_argument("--data", default="ravdess", help="data config name: ravdess, cremad")
     parser.add_argument("--root", help="corpus folder (default: the data config's root)")
     parser.add_argument("--hop", type=float, default=1.0, help="window hop, s")
-    parser.add_argument("--num-workers", type=int, default=2, help="data loader workers")
+    parser.add_argument(
+        "--num-workers", type=int, help="data loader workers (default: the data config's)"
+    )
     parser.add_argument("--write", action="store_true", help="store the best setting in the file")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides")
     tuning = parser.parse_args(argv)
