@@ -25,7 +25,7 @@ def add_model(
     """--checkpoint, and where the command runs the model itself --precision and --no-adapt."""
     parser.add_argument("--checkpoint", help="model file (default: the shipped model)")
     if precision:
-        parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
+        parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto")
     if adapt:
         parser.add_argument("--no-adapt", action="store_true", help=NO_ADAPT_HELP)
 
