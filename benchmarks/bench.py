@@ -77,11 +77,22 @@ def windows_run(predictor: Predictor, windows: torch.Tensor) -> Callable[[], Any
     return lambda: predictor.probabilities(windows)
 
 
+def encoder_run(predictor: Predictor, log_mel: torch.Tensor) -> Callable[[], Any]:
+    """`predictor`'s network's encoder alone on `log_mel`, in inference mode as it runs."""
+
+    @torch.inference_mode()
+    def run() -> torch.Tensor:
+        return predictor.net.states(log_mel)
+
+    return run
+
+
 def cpu_section(ckpt: Checkpoint, batches: list[int], repeats: int) -> dict[str, Any]:
     """ms per window for `b` windows handed over at once: eager fp32 runs them as one batch,
     the fast path as it does by default (one window at a time on CPU) but without near-tie
     recomputation, whose cost is given apart (the stream figures count how often it runs); at
-    batch 1 the peer engine encodes the same window's log-mel on as many threads, in turns."""
+    batch 1 the peer engine, and ser's fast encoder alone, encode the same window's log-mel on
+    as many threads, in turns."""
     fast = Predictor(ckpt, "cpu", "auto", tie_margin=0.0)
     threads = torch.get_num_threads()
     out: dict[str, Any] = {"fast_path": fast.description, "threads": threads}
@@ -91,13 +102,19 @@ def cpu_section(ckpt: Checkpoint, batches: list[int], repeats: int) -> dict[str,
         runs = {"eager": windows_run(eager, windows), "fast": windows_run(fast, windows)}
         peers = {}
         if b == 1:
-            peers, out["peer"] = peer_encoders(fast.frontend(windows), threads)
+            log_mel = fast.frontend(windows)
+            peers, out["peer"] = peer_encoders(log_mel, threads)
+            if peers:  # like for like: ser's encoder alone on the log-mel the peer gets
+                runs["encoder"] = encoder_run(fast, log_mel)
         ms = {name: t / b for name, t in interleaved_ms({**runs, **peers}, repeats).items()}
         out[f"eager_ms_b{b}"], out[f"fast_ms_b{b}"] = round(ms["eager"], 1), round(ms["fast"], 1)
         out[f"fast_over_eager_b{b}"] = round(ms["fast"] / ms["eager"], 3)
         for compute_type in peers:
             out[f"ctranslate2_{compute_type}_ms_b1"] = round(ms[compute_type], 1)
             out[f"fast_over_ctranslate2_{compute_type}"] = round(ms["fast"] / ms[compute_type], 3)
+        if peers:
+            out["fast_encoder_ms_b1"] = round(ms["encoder"], 1)
+            out["fast_encoder_over_ctranslate2_int8"] = round(ms["encoder"] / ms["int8"], 3)
     out["fast_over_eager_ratio"] = out[f"fast_over_eager_b{batches[0]}"]
     always = Predictor(ckpt, "cpu", "auto", tie_margin=1.0)  # every window recomputed in fp32
     one = torch.from_numpy(speech_like(5.0, seed=0))[None]
@@ -214,7 +231,12 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{cpu[f'ctranslate2_{compute_type}_ms_b1']} ms; fast path "
                 f"{cpu[f'fast_over_ctranslate2_{compute_type}']}x of it"
             )
-    if not any(k.startswith("ctranslate2_") for k in cpu):
+    if "fast_encoder_ms_b1" in cpu:
+        print(
+            f"ser's fast encoder alone on that log-mel: {cpu['fast_encoder_ms_b1']} ms, "
+            f"{cpu['fast_encoder_over_ctranslate2_int8']}x CTranslate2 int8"
+        )
+    else:
         print(f"peer: {cpu['peer']}")
     print(
         f"near-ties recomputed in fp32 (speech windows only): "

@@ -57,7 +57,8 @@ class Int8EncoderLayer(nn.Module):
         qkv = self.qkv(x).view(batch, length, 3, self.heads, width // self.heads)
         # One copy into (3, B, heads, T, head width): each matrix product reads plain strides.
         q, k, v = qkv.permute(2, 0, 3, 1, 4).to(self.attention_dtype, memory_format=PLAIN)
-        mixed = (q @ k.transpose(-1, -2)).softmax(dim=-1) @ v
+        # The softmax to fp32: its bf16-out kernel is slower on the CPU.
+        mixed = (q @ k.transpose(-1, -2)).softmax(dim=-1, dtype=torch.float32).to(v.dtype) @ v
         mixed = mixed.transpose(1, 2).to(torch.float32, memory_format=PLAIN)
         return self.out(mixed.reshape(batch, length, width))
 
