@@ -7,6 +7,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import soundfile as sf
 import torch
 
 from benchmarks.gate import gate_benchmark, print_gate
+from benchmarks.peer import peer_encoders
 from ser.bundle import resolve_checkpoint
 from ser.checkpoint import Checkpoint, load_checkpoint
 from ser.predictor import Predictor
@@ -56,32 +58,68 @@ def bench_audio(path: Path, seconds: float, seed: int = 0) -> str:
         return "speech-like bursts (espeak-ng not installed)"
 
 
-def per_window_ms(predictor: Predictor, batch: int, repeats: int) -> float:
-    """Median milliseconds per window over `repeats` timed batches after one warm-up."""
-    windows = torch.from_numpy(np.stack([speech_like(5.0, seed=i) for i in range(batch)]))
-    predictor.probabilities(windows)
-    times = []
+def interleaved_ms(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median milliseconds of each run after one warm-up each, the runs taking turns so that a
+    busy neighbour slows them alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():
+        run()
     for _ in range(repeats):
-        started = time.perf_counter()
-        predictor.probabilities(windows)
-        times.append(time.perf_counter() - started)
-    return float(np.median(times)) * 1000 / batch
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: float(np.median(t)) * 1000 for name, t in times.items()}
+
+
+def windows_run(predictor: Predictor, windows: torch.Tensor) -> Callable[[], Any]:
+    """One call of `predictor` on `windows`."""
+    return lambda: predictor.probabilities(windows)
+
+
+def encoder_run(predictor: Predictor, log_mel: torch.Tensor) -> Callable[[], Any]:
+    """`predictor`'s network's encoder alone on `log_mel`, in inference mode as it runs."""
+
+    @torch.inference_mode()
+    def run() -> torch.Tensor:
+        return predictor.net.states(log_mel)
+
+    return run
 
 
 def cpu_section(ckpt: Checkpoint, batches: list[int], repeats: int) -> dict[str, Any]:
     """ms per window for `b` windows handed over at once: eager fp32 runs them as one batch,
     the fast path as it does by default (one window at a time on CPU) but without near-tie
-    recomputation, whose cost is given apart (the stream figures count how often it runs)."""
+    recomputation, whose cost is given apart (the stream figures count how often it runs); at
+    batch 1 the peer engine, and ser's fast encoder alone, encode the same window's log-mel on
+    as many threads, in turns."""
     fast = Predictor(ckpt, "cpu", "auto", tie_margin=0.0)
-    out: dict[str, Any] = {"fast_path": fast.description, "threads": torch.get_num_threads()}
+    threads = torch.get_num_threads()
+    out: dict[str, Any] = {"fast_path": fast.description, "threads": threads}
     for b in batches:
+        windows = torch.from_numpy(np.stack([speech_like(5.0, seed=i) for i in range(b)]))
         eager = Predictor(ckpt, "cpu", "fp32", max_batch=b)
-        e, f = per_window_ms(eager, b, repeats), per_window_ms(fast, b, repeats)
-        out[f"eager_ms_b{b}"], out[f"fast_ms_b{b}"] = round(e, 1), round(f, 1)
-        out[f"fast_over_eager_b{b}"] = round(f / e, 3)
+        runs = {"eager": windows_run(eager, windows), "fast": windows_run(fast, windows)}
+        peers = {}
+        if b == 1:
+            log_mel = fast.frontend(windows)
+            peers, out["peer"] = peer_encoders(log_mel, threads)
+            if peers:  # like for like: ser's encoder alone on the log-mel the peer gets
+                runs["encoder"] = encoder_run(fast, log_mel)
+        ms = {name: t / b for name, t in interleaved_ms({**runs, **peers}, repeats).items()}
+        out[f"eager_ms_b{b}"], out[f"fast_ms_b{b}"] = round(ms["eager"], 1), round(ms["fast"], 1)
+        out[f"fast_over_eager_b{b}"] = round(ms["fast"] / ms["eager"], 3)
+        for compute_type in peers:
+            out[f"ctranslate2_{compute_type}_ms_b1"] = round(ms[compute_type], 1)
+            out[f"fast_over_ctranslate2_{compute_type}"] = round(ms["fast"] / ms[compute_type], 3)
+        if peers:
+            out["fast_encoder_ms_b1"] = round(ms["encoder"], 1)
+            out["fast_encoder_over_ctranslate2_int8"] = round(ms["encoder"] / ms["int8"], 3)
     out["fast_over_eager_ratio"] = out[f"fast_over_eager_b{batches[0]}"]
     always = Predictor(ckpt, "cpu", "auto", tie_margin=1.0)  # every window recomputed in fp32
-    out["recompute_extra_ms_b1"] = round(per_window_ms(always, 1, repeats) - out["fast_ms_b1"], 1)
+    one = torch.from_numpy(speech_like(5.0, seed=0))[None]
+    recomputed = interleaved_ms({"always": windows_run(always, one)}, repeats)["always"]
+    out["recompute_extra_ms_b1"] = round(recomputed - out["fast_ms_b1"], 1)
     return out
 
 
@@ -156,11 +194,15 @@ def measure(
             results["gate"]["vad_ms_per_audio_second"] * 0.5, 2
         )
     if torch.cuda.is_available():
-        gpu = {}
-        for precision in ("fp32", "bf16"):
-            predictor = Predictor(ckpt, "cuda", precision, max_batch=64)
-            ms = per_window_ms(predictor, 64, 10)  # probabilities() returns on the host: synced
-            gpu[f"windows_per_s_b64_{precision}"] = round(1000 / ms, 1)
+        windows = torch.from_numpy(np.stack([speech_like(5.0, seed=i) for i in range(64)]))
+        runs = {
+            precision: windows_run(Predictor(ckpt, "cuda", precision, max_batch=64), windows)
+            for precision in ("fp32", "bf16")
+        }  # probabilities() returns on the host: synced
+        gpu = {
+            f"windows_per_s_b64_{precision}": round(64_000 / ms, 1)
+            for precision, ms in interleaved_ms(runs, 10).items()
+        }
         results["gpu"] = {"device": torch.cuda.get_device_name(), **gpu}
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return results
@@ -182,6 +224,20 @@ def print_table(results: dict[str, Any]) -> None:
         print(
             f"{b:>6} {cpu[key]:>18} {cpu[f'fast_ms_b{b}']:>12} {cpu[f'fast_over_eager_b{b}']:>11}"
         )
+    for compute_type in ("int8", "float32"):
+        if f"ctranslate2_{compute_type}_ms_b1" in cpu:
+            print(
+                f"{cpu['peer']} {compute_type} Whisper.encode, same window and threads: "
+                f"{cpu[f'ctranslate2_{compute_type}_ms_b1']} ms; fast path "
+                f"{cpu[f'fast_over_ctranslate2_{compute_type}']}x of it"
+            )
+    if "fast_encoder_ms_b1" in cpu:
+        print(
+            f"ser's fast encoder alone on that log-mel: {cpu['fast_encoder_ms_b1']} ms, "
+            f"{cpu['fast_encoder_over_ctranslate2_int8']}x CTranslate2 int8"
+        )
+    else:
+        print(f"peer: {cpu['peer']}")
     print(
         f"near-ties recomputed in fp32 (speech windows only): "
         f"+{cpu['recompute_extra_ms_b1']} ms for each recomputed window"

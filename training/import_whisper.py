@@ -8,6 +8,7 @@ file are checked against pinned sha256 digests before any weight is read."""
 
 import argparse
 import hashlib
+import shutil
 import sys
 import tempfile
 from importlib.metadata import PackageNotFoundError, distribution
@@ -35,6 +36,8 @@ PARTS = (
         "77277146d912bddd6bd8eb22c9651ae8af74b31ef91f87caeb6901976fa444c3",
     ),
 )
+# What CTranslate2 needs beside model.bin, shipped in the second package's data folder.
+MODEL_FILES = ("config.json", "vocabulary.json", "tokenizer.json")
 JOINED_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 ENCODER_FORMAT = "ser-whisper-encoder"
 
@@ -100,6 +103,21 @@ def package_parts() -> list[Path]:
     return paths
 
 
+def ctranslate2_model(folder: Path) -> Path:
+    """`folder` made a CTranslate2 Whisper model (the joined, checked model.bin and the second
+    package's config and vocabulary), for the weights or for CTranslate2 itself."""
+    parts = package_parts()
+    joined = folder / "model.bin"
+    with joined.open("wb") as out:
+        for part in parts:
+            out.write(part.read_bytes())
+    if sha256(joined) != JOINED_SHA256:
+        raise SerError("the joined model.bin does not match its pinned sha256")
+    for name in MODEL_FILES:
+        shutil.copyfile(parts[-1].with_name(name), folder / name)
+    return folder
+
+
 def encoder_from_ctranslate2(path: Path) -> WhisperEncoder:
     """A WhisperEncoder whose sizes come from the file (layer count, width, heads)."""
     spec, variables = read_ctranslate2(path, prefix="encoder/")
@@ -162,13 +180,7 @@ def import_whisper(output: Path, ctranslate2_file: Path | None = None) -> int:
         source = str(ctranslate2_file)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            joined = Path(tmp) / "model.bin"
-            with joined.open("wb") as out:
-                for part in package_parts():
-                    out.write(part.read_bytes())
-            if sha256(joined) != JOINED_SHA256:
-                raise SerError("the joined model.bin does not match its pinned sha256")
-            encoder = encoder_from_ctranslate2(joined)
+            encoder = encoder_from_ctranslate2(ctranslate2_model(Path(tmp)) / "model.bin")
         source = "whisper-base (CTranslate2, sha256 " + JOINED_SHA256[:12] + "…)"
     save_encoder(encoder, output, source)
     params = sum(p.numel() for p in encoder.parameters())
