@@ -32,11 +32,12 @@ def inference_net(net: nn.Module, dtype: torch.dtype) -> nn.Module:
 class Predictor:
     """Class probabilities for batches of waveform windows, on GPU when there is one.
 
-    In bf16 or int8, a window whose two best classes lie within `tie_margin` is recomputed in
-    fp32, so its label is the fp32 reference's (only for speech windows: a gated-out window has
-    no label); `recomputed` counts those windows. A model file with `adaptation` re-centres each
-    window on its session's running mean (`adapt=False` turns it off); one with `calibration`
-    divides the logits by a temperature that grows with the session's unfamiliarity."""
+    In bf16 or int8, a window whose two best classes lie within `tie_margin` (uncalibrated
+    probabilities) is recomputed in fp32, so its label is the fp32 reference's (only for speech
+    windows: a gated-out window has no label); `recomputed` counts those windows. A model file
+    with `adaptation` re-centres each window on its session's running mean (`adapt=False` turns
+    it off); one with `calibration` divides the logits by a temperature that grows with the
+    session's unfamiliarity."""
 
     def __init__(
         self,
@@ -120,11 +121,13 @@ class Predictor:
         speech: np.ndarray | None = None,
         sessions: list[SessionAdapter | None] | None = None,
         ends: list[float] | None = None,
+        calibrated: bool = True,
     ) -> np.ndarray:
         """(N, samples) 16 kHz windows -> (N, classes) float32 probabilities. `speech` (N bools,
         default all): the windows the gate passes, whose near-ties are recomputed in fp32 and
         which count in their session; `sessions` (one per row; default: each window a session
-        of its own, as a clip is) with `ends` (stream seconds) for the reset after silence."""
+        of its own, as a clip is) with `ends` (stream seconds) for the reset after silence;
+        `calibrated=False`: the plain softmax of the logits, without the file's calibration."""
         batch = torch.as_tensor(windows, dtype=torch.float32)
         if batch.ndim == 1:
             batch = batch.unsqueeze(0)
@@ -138,22 +141,26 @@ class Predictor:
             features = self.frontend(chunk.to(self.device, non_blocking=True))  # always fp32
             means = None
             if self._standard is None:
-                probs = self.net(features.to(self._input_dtype)).float().softmax(dim=-1)
+                logits, temperature = self.net(features.to(self._input_dtype)).float(), None
             else:
                 pooled = self.net.pooled(features)
                 means = self._session_means(
                     pooled, chunk_wanted, sessions and sessions[rows], ends and ends[rows]
                 )
-                probs = self._session_probs(self.net, pooled, means)
+                logits, temperature = self._session_logits(self.net, pooled, means)
             if self.reference_net is not None:
-                best, second = probs.topk(2, dim=-1).values.unbind(dim=-1)
-                ties = (best - second < self.tie_margin) & chunk_wanted.to(probs.device)
+                # Near-ties are judged before calibration: the fast path's rounding moves the
+                # logits, and a high temperature would make every unfamiliar window a "tie".
+                best, second = logits.softmax(dim=-1).topk(2, dim=-1).values.unbind(dim=-1)
+                ties = (best - second < self.tie_margin) & chunk_wanted.to(logits.device)
                 if ties.any():
                     seen = means[ties] if sessions and means is not None else None
-                    probs[ties] = self._reference_probs(features[ties], seen)
+                    logits[ties] = self._reference_logits(features[ties], seen)
                     self.recomputed += int(ties.sum())
+            if calibrated and temperature is not None:
+                logits = logits / temperature
             self.windows += len(chunk)
-            out.append(probs.cpu())
+            out.append(logits.softmax(dim=-1).cpu())
         return torch.cat(out).numpy() if out else np.zeros((0, len(self.labels)), np.float32)
 
     def _session_means(
@@ -172,28 +179,29 @@ class Predictor:
             means[i] = session.means(pooled[i : i + 1], speech[i : i + 1], row_end)[0]
         return means.to(pooled.device)
 
-    def _session_probs(
+    def _session_logits(
         self, net: nn.Module, pooled: torch.Tensor, means: torch.Tensor
-    ) -> torch.Tensor:
-        """Probabilities from pooled features: adapted to the session, then calibrated."""
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits from pooled features adapted to the session, and the calibration's
+        temperature for each row (None without calibration)."""
         mean, std = (t.to(pooled.device) for t in self._standard)
         adapted = adapt(pooled, means, mean) if self.adapting else pooled
         logits = net.classify(adapted).float()
-        if self.calibration is not None:
-            familiarity = distances(pooled, means, mean, std).cpu()
-            logits = logits / self.calibration.temperature(familiarity).to(logits.device)
-        return logits.softmax(dim=-1)
+        if self.calibration is None:
+            return logits, None
+        familiarity = distances(pooled, means, mean, std).cpu()
+        return logits, self.calibration.temperature(familiarity).to(logits.device)
 
-    def _reference_probs(self, features: torch.Tensor, means: torch.Tensor | None) -> torch.Tensor:
-        """The fp32 reference's probabilities of some rows, with the session means they saw
-        (None: each window a session of its own, its means from the reference's features)."""
+    def _reference_logits(self, features: torch.Tensor, means: torch.Tensor | None) -> torch.Tensor:
+        """The fp32 reference's logits of some rows, with the session means they saw (None:
+        each window a session of its own, its means from the reference's features)."""
         if self._standard is None:
-            return self.reference_net(features).softmax(dim=-1)
+            return self.reference_net(features).float()
         pooled = self.reference_net.pooled(features)
         if means is None:
             speech = torch.ones(len(pooled), dtype=torch.bool)
             means = self._session_means(pooled, speech, None, None)
-        return self._session_probs(self.reference_net, pooled, means)
+        return self._session_logits(self.reference_net, pooled, means)[0]
 
     def classify(self, waveform: np.ndarray | torch.Tensor, sample_rate: int) -> "Classification":
         """One clip at any rate, (samples,) or (samples, channels), as ser-test scores a clip:
