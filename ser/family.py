@@ -26,8 +26,6 @@ class ModelFamily:
     # Heads over a frozen encoder's pooled features: trained on cached features, joined into
     # ensembles on one encoder, adapted to a session and calibrated.
     encoder_heads: bool
-    # Whether fast_network takes torch.int8 (the CPU's int8 fast path, picked by default there).
-    int8: bool = False
     # Plain-dict values back to the model config's (e.g. lists to tuples).
     restore_model_fields: Callable[[dict[str, Any]], dict[str, Any]] = dict
 

@@ -1,6 +1,5 @@
-"""Batched inference on 16 kHz windows: the fast path (Whisper: int8 products on the CPU; seed:
-folded BatchNorm, channels-last; bf16 where the hardware has it; near-ties recomputed in fp32)
-by default, eager fp32 with
+"""Batched inference on 16 kHz windows: the fast path (folded BatchNorm, channels-last, bf16
+where the hardware has it, near-ties recomputed in fp32) by default, eager fp32 with
 `precision="fp32"`; session adaptation and calibrated confidence where the model file has
 them."""
 
@@ -32,7 +31,7 @@ def inference_net(net: nn.Module, dtype: torch.dtype) -> nn.Module:
 class Predictor:
     """Class probabilities for batches of waveform windows, on GPU when there is one.
 
-    In bf16 or int8, a window whose two best classes lie within `tie_margin` (uncalibrated
+    In bf16, a window whose two best classes lie within `tie_margin` (uncalibrated
     probabilities) is recomputed in fp32, so its label is the fp32 reference's (only for speech
     windows: a gated-out window has no label); `recomputed` counts those windows. A model file
     with `adaptation` re-centres each window on its session's running mean (`adapt=False` turns
@@ -53,14 +52,14 @@ class Predictor:
         self.sample_rate = checkpoint.features.sample_rate
         self.window_samples = checkpoint.features.clip_samples
         self.device = select_device(device)
-        model = checkpoint.model.eval()
-        self.family = model.family
-        self.dtype = select_dtype(self.device, precision, int8=self.family.int8)
+        self.dtype = select_dtype(self.device, precision)
         # On CPU one window at a time is fastest per window (feature maps stay in cache).
         self.max_batch = max_batch or (64 if self.device.type == "cuda" else 1)
         self.name = name
         # The label smoother's settings chosen for this model (training.tune_smoother --write).
         self.smoother_settings = checkpoint.meta.get("smoother")
+        model = checkpoint.model.eval()
+        self.family = model.family
         # Own copies: the checkpoint's modules are never moved or shared.
         self.frontend = copy.deepcopy(model.frontend).to(self.device)
         # precision="fp32" is the eager reference; otherwise the fast copy (fp32 on CPUs

@@ -28,25 +28,20 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.int8}
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
-def select_dtype(device: torch.device, precision: str = "auto", int8: bool = False) -> torch.dtype:
-    """Compute dtype for the network: on the CPU int8 where the network has an int8 fast path
-    (`int8`), else bf16 where the hardware runs it fast, else fp32."""
-    if precision == "int8" and (device.type != "cpu" or not int8):
-        raise SerError("--precision int8 needs the CPU and a model with an int8 fast path")
+def select_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    """Compute dtype for the network: bf16 where the hardware runs it fast, else fp32."""
     if precision in PRECISIONS:
         return PRECISIONS[precision]
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
-    if int8:
-        return torch.int8
     return torch.bfloat16 if cpu_has_bf16() else torch.float32
 
 
 def precision_name(dtype: torch.dtype) -> str:
-    """fp32, bf16 or int8."""
+    """fp32 or bf16."""
     return next(name for name, known in PRECISIONS.items() if known == dtype)
 
 

@@ -12,8 +12,6 @@ from torchaudio.transforms import MelSpectrogram
 from ser.config import WhisperFeatureConfig, WhisperModelConfig
 from ser.family import ModelFamily
 from ser.features import fit_length
-from ser.int8 import Int8EncoderLayer
-from ser.runtime import cpu_has_bf16
 
 
 class WhisperFrontend(nn.Module):
@@ -187,13 +185,7 @@ def statistics(states: torch.Tensor) -> torch.Tensor:
 def fast_network(net: WhisperEmotionNet, dtype: torch.dtype) -> WhisperEmotionNet:
     """The encoder's weight matrices in `dtype` and its products autocast to it; biases,
     LayerNorms, positions, the residual stream, pooling and head stay fp32 (rounding those too
-    moved probabilities 30 % further from fp32 at no gain in speed). int8 (CPU): the blocks'
-    projections as int8 products (ser.int8), the rest in bf16 where the CPU has it, else fp32."""
-    if dtype == torch.int8:
-        dtype = torch.bfloat16 if cpu_has_bf16() else torch.float32
-        net.encoder.layers = nn.ModuleList(
-            Int8EncoderLayer(layer, dtype) for layer in net.encoder.layers
-        )
+    moved probabilities 30 % further from fp32 at no gain in speed)."""
     if dtype != torch.float32:
         for param in net.encoder.parameters():
             if param.ndim > 1:
@@ -211,5 +203,4 @@ WHISPER = ModelFamily(
     fast_network=fast_network,
     input_in_compute_dtype=False,
     encoder_heads=True,
-    int8=True,
 )

@@ -27,11 +27,10 @@ def add_model(
     if precision:
         parser.add_argument(
             "--precision",
-            choices=("auto", "fp32", "bf16", "int8"),
+            choices=("auto", "fp32", "bf16"),
             default="auto",
-            help="auto: the fast path (int8 matrices on the CPU for Whisper, bf16 where the "
-            "hardware has it, else fp32); fp32: the eager reference; bf16 or int8: that fast "
-            "path (default auto)",
+            help="auto: the fast path in bf16 where the hardware has it, else fp32; fp32: the "
+            "eager reference; bf16: the fast path in bf16 (default auto)",
         )
     if adapt:
         parser.add_argument("--no-adapt", action="store_true", help=NO_ADAPT_HELP)

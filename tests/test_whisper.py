@@ -200,13 +200,10 @@ def test_ensemble_refuses_other_encoders_and_training(
     )
 
 
-@pytest.mark.parametrize("precision", ["bf16", "int8"])
-def test_fast_path_agrees_with_eager(
-    tiny_encoder_file: Path, tmp_path: Path, precision: str
-) -> None:
+def test_fast_path_agrees_with_eager(tiny_encoder_file: Path, tmp_path: Path) -> None:
     path = save_checkpoint(tmp_path / "w.pt", tiny_whisper_model(tiny_encoder_file))
     eager = Predictor.load(path, "cpu", "fp32")
-    fast = Predictor.load(path, "cpu", precision)
+    fast = Predictor.load(path, "cpu", "bf16")
     x = torch.randn(6, 80000) * 0.1
     p, q = eager.probabilities(x), fast.probabilities(x)
     assert np.abs(p - q).max() < 0.02
@@ -222,7 +219,7 @@ def test_ship_refuses_a_model_whose_fast_path_disagrees(
     from training import ship
     from training.parity import fast_path_parity
 
-    # Validation clips (actors 17-18) that differ by less than the int8 encoder's rounding.
+    # Validation clips (actors 17-18) that differ by less than the bf16 encoder's rounding.
     root = synth.make_ravdess(tmp_path / "ravdess", per_class=1, seconds=3.0)
     base = np.random.default_rng(0).normal(0, 0.1, 80000)
     val_clips = sorted((root / "Actor_17").iterdir()) + sorted((root / "Actor_18").iterdir())
@@ -245,7 +242,7 @@ def test_ship_refuses_a_model_whose_fast_path_disagrees(
     shipped.parent.mkdir()
     shipped.write_bytes(b"the model shipped before")
     monkeypatch.setattr(ship, "shipped_model_path", lambda: shipped)
-    with pytest.raises(SerError, match="not shipped: the int8 fast path disagrees"):
+    with pytest.raises(SerError, match="not shipped: the bf16 fast path disagrees"):
         ship.ship(touchy, tmp_path / "card", str(root))
     assert shipped.read_bytes() == b"the model shipped before"
     assert sorted(p.name for p in shipped.parent.iterdir()) == [shipped.name]

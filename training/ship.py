@@ -3,11 +3,11 @@
     python -m training.ship runs/<date>/<time>/model.pt
 
 Writes the fp16 candidate beside `ser/assets/ser-whisper-base.pt` (the file every command
-loads by default) and first checks its fast paths (the CPU's int8, bf16) against eager fp32 on
-the validation clips, refusing (the test split unread) when they disagree. Then runs the
-test-split evaluation — clips, the noise-robustness table and streams — on that very file,
-records the clean test numbers in its metadata, and only then moves it and the card into
-place (`docs/model-card/`); on any failure the shipped file and card stay as they were."""
+loads by default) and first checks its bf16 fast path against eager fp32 on the validation
+clips, refusing (the test split unread) when they disagree. Then runs the test-split evaluation
+— clips, the noise-robustness table and streams — on that very file, records the clean test
+numbers in its metadata, and only then moves it and the card into place (`docs/model-card/`);
+on any failure the shipped file and card stay as they were."""
 
 import argparse
 import json
@@ -31,21 +31,18 @@ PROG = "ship"
 
 
 def check_fast_path(candidate: Checkpoint, data_root: str | None) -> None:
-    """SerError unless the CPU's fast path and bf16 (the GPU's) pass `Parity.ok` on the
-    validation clips."""
+    """SerError unless the fast path passes `Parity.ok` on the validation clips."""
     clips = build_datamodule(EvalOptions(root=data_root, split="val")).split.val
     size = candidate.features.clip_samples
     windows = torch.stack([clip_window(u.path, size) for u in clips])
-    for precision in ("auto", "bf16"):
-        parity = fast_path_parity(candidate, windows, precision)
-        print(f"fast path vs fp32 on {parity.windows} validation clips: {parity}")
-        if not parity.ok:
-            raise SerError(
-                f"not shipped: the {parity.precision} fast path disagrees with fp32 on the "
-                f"validation clips (labels agree on {parity.agreement:.1%}, "
-                f"{parity.wide_flips} label flip(s) beyond a near-tie, max |Δp| "
-                f"{parity.max_delta:.3f}); the shipped model is unchanged"
-            )
+    parity = fast_path_parity(candidate, windows)
+    print(f"fast path vs fp32 on {parity.windows} validation clips: {parity}")
+    if not parity.ok:
+        raise SerError(
+            f"not shipped: the bf16 fast path disagrees with fp32 on the validation clips "
+            f"(labels agree on {parity.agreement:.1%}, {parity.wide_flips} label flip(s) beyond a "
+            f"near-tie, max |Δp| {parity.max_delta:.3f}); the shipped model is unchanged"
+        )
 
 
 def ship(run_model: Path, card_dir: Path, data_root: str | None) -> int:
