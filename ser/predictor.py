@@ -154,7 +154,11 @@ class Predictor:
                 ties = (best - second < self.tie_margin) & chunk_wanted.to(logits.device)
                 if ties.any():
                     seen = means[ties] if sessions and means is not None else None
-                    logits[ties] = self._reference_logits(features[ties], seen)
+                    logits[ties], reference_temperature = self._reference_logits(
+                        features[ties], seen
+                    )
+                    if temperature is not None:
+                        temperature[ties] = reference_temperature
                     self.recomputed += int(ties.sum())
             if calibrated and temperature is not None:
                 logits = logits / temperature
@@ -191,16 +195,19 @@ class Predictor:
         familiarity = distances(pooled, means, mean, std).cpu()
         return logits, self.calibration.temperature(familiarity).to(logits.device)
 
-    def _reference_logits(self, features: torch.Tensor, means: torch.Tensor | None) -> torch.Tensor:
-        """The fp32 reference's logits of some rows, with the session means they saw (None:
-        each window a session of its own, its means from the reference's features)."""
+    def _reference_logits(
+        self, features: torch.Tensor, means: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The fp32 reference's logits and temperatures of some rows, with the session means
+        they saw (None: each window a session of its own, its means from the reference's
+        features)."""
         if self._standard is None:
-            return self.reference_net(features).float()
+            return self.reference_net(features).float(), None
         pooled = self.reference_net.pooled(features)
         if means is None:
             speech = torch.ones(len(pooled), dtype=torch.bool)
             means = self._session_means(pooled, speech, None, None)
-        return self._session_logits(self.reference_net, pooled, means)[0]
+        return self._session_logits(self.reference_net, pooled, means)
 
     def classify(self, waveform: np.ndarray | torch.Tensor, sample_rate: int) -> "Classification":
         """One clip at any rate, (samples,) or (samples, channels), as ser-test scores a clip:
