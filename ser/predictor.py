@@ -44,7 +44,7 @@ class Predictor:
         device: str = "auto",
         precision: str = "auto",
         max_batch: int | None = None,
-        tie_margin: float = 0.02,
+        tie_margin: float = 0.01,
         adapt: bool = True,
         name: str = "model",
     ) -> None:
