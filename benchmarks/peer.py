@@ -31,11 +31,11 @@ def peer_encoders(
     with tempfile.TemporaryDirectory(prefix="ser-ct2-") as tmp:
         try:
             folder = str(ctranslate2_model(Path(tmp)))
-        except SerError as exc:
+            for compute_type in COMPUTE_TYPES:  # loaded into memory: the folder may go
+                model = ctranslate2.models.Whisper(
+                    folder, "cpu", compute_type=compute_type, intra_threads=threads
+                )
+                runs[compute_type] = lambda model=model: model.encode(features, to_cpu=True)
+        except (SerError, OSError, RuntimeError, ValueError) as exc:
             return {}, f"no CTranslate2 model, no peer figures: {exc}"
-        for compute_type in COMPUTE_TYPES:  # loaded into memory: the folder may go
-            model = ctranslate2.models.Whisper(
-                folder, "cpu", compute_type=compute_type, intra_threads=threads
-            )
-            runs[compute_type] = lambda model=model: model.encode(features, to_cpu=True)
     return runs, f"CTranslate2 {version('ctranslate2')}"

@@ -28,6 +28,9 @@ def inference_net(net: nn.Module, dtype: torch.dtype) -> nn.Module:
     return family_of(net.config).fast_network(copy.deepcopy(net).eval(), dtype)
 
 
+LABEL_BATCH = 256  # windows cut from a recording at once (80 MB of 5 s windows)
+
+
 class Predictor:
     """Class probabilities for batches of waveform windows, on GPU when there is one.
 
@@ -233,9 +236,13 @@ class Predictor:
 
     def label_speech(self, found: SpeechWindows) -> "FileLabel":
         """A recording's label from its speech windows (`classify_file`'s second half)."""
-        speech = np.ones(len(found.clips), bool)
-        sessions = [self.new_session()] * len(speech)
-        probs = self.probabilities(found.clips, speech, sessions, found.ends)
+        session, parts = self.new_session(), [np.zeros((0, len(self.labels)), np.float32)]
+        for first in range(0, len(found), LABEL_BATCH):  # a long recording, a batch at a time
+            clips = found.clips(first, first + LABEL_BATCH)
+            speech = np.ones(len(clips), bool)
+            ends = found.ends[first : first + LABEL_BATCH]
+            parts.append(self.probabilities(clips, speech, [session] * len(clips), ends))
+        probs = np.concatenate(parts)
         uncertain = probs.max(axis=1, initial=0) < self.uncertain_below
         return FileLabel.of(probs, uncertain, self.labels)
 

@@ -42,7 +42,7 @@ def select_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
 
 def precision_name(dtype: torch.dtype) -> str:
     """fp32 or bf16."""
-    return next(name for name, known in PRECISIONS.items() if known == dtype)
+    return next((name for name, known in PRECISIONS.items() if known == dtype), str(dtype))
 
 
 def set_cpu_threads(requested: int | None = None, keep_one_core: bool = True) -> int:

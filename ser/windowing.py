@@ -43,10 +43,25 @@ def window_ends(frames: int, rate: int, windowing: Windowing) -> list[int]:
 
 @dataclass
 class SpeechWindows:
-    """The windows the speech gate passes, in order, and where each ends (stream seconds)."""
+    """The windows the speech gate passes, in order: the recording at the model's rate, where
+    each window starts and stops in it, and where each ends (stream seconds); windows are cut
+    from it a batch at a time, so a long recording is held once, not once per window."""
 
-    clips: torch.Tensor  # (n, window_samples) at the model's rate
+    audio: np.ndarray  # (frames,) float32 at the model's rate
+    spans: list[tuple[int, int]]
     ends: list[float]
+    window_samples: int
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def clips(self, first: int = 0, stop: int | None = None) -> torch.Tensor:
+        """(n, window_samples) windows `first` to `stop` (default: to the last)."""
+        cut = [
+            fit_length(torch.from_numpy(self.audio[a:b].copy()), self.window_samples)
+            for a, b in self.spans[first:stop]
+        ]
+        return torch.stack(cut) if cut else torch.zeros(0, self.window_samples)
 
 
 def speech_windows(
@@ -57,18 +72,17 @@ def speech_windows(
     stream = ResampledStream(rate, target_rate)
     stream.add(samples, last=True)
     vad, gate = SileroVad(), SpeechGate(window_samples, windowing.vad)
-    clips, ends, fed = [], [], 0
+    spans, ends, fed = [], [], 0
     for end in window_ends(samples.shape[0], rate, windowing):
         stop = stream.index(end)
         start = max(0, stop - window_samples)
         gate.add(vad.update(stream.read(max(start, fed), stop)))
         fed = stop
         if gate.is_speech:
-            window = torch.from_numpy(stream.read(start, stop).copy())
-            clips.append(fit_length(window, window_samples))
+            spans.append((start, stop))
             ends.append(end / rate)
-    stacked = torch.stack(clips) if clips else torch.zeros(0, window_samples)
-    return SpeechWindows(stacked, ends)
+    audio = np.ascontiguousarray(stream.read(0, fed), dtype=np.float32)
+    return SpeechWindows(audio, spans, ends, window_samples)
 
 
 def file_speech_windows(

@@ -76,9 +76,11 @@ def cli_env() -> dict[str, str]:
 
 
 def interruptible() -> None:
-    """Popen preexec_fn: Ctrl-C reaches the child even when the test run itself ignores it
-    (started in the background with `&` or nohup, whose children inherit SIG_IGN)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    """Popen preexec_fn: Ctrl-C, SIGTERM and SIGHUP reach the child even when the test run
+    itself ignores them (started in the background with `&` or nohup, whose children inherit
+    SIG_IGN, which the commands respect)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def script(name: str) -> str:

@@ -36,7 +36,10 @@ def mixed_files(folder: Path) -> list[Path]:
     ]
 
 
-def test_archive_events_classify_file_and_rows_equal_live_replay(tmp_path: Path) -> None:
+def test_archive_events_classify_file_and_rows_equal_live_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ser.predictor.LABEL_BATCH", 3)  # a file's windows in several batches
     short = synth.write(tmp_path / "d_short.wav", synth.speech(16000, sentences=1)[:19000])
     files = [*mixed_files(tmp_path), short]  # d_short: one window, at its end, before 1.5 s
     missing = tmp_path / "missing.wav"
@@ -54,6 +57,7 @@ def test_archive_events_classify_file_and_rows_equal_live_replay(tmp_path: Path)
         labels = predictor.labels
         assert window_label(labels, archived.windows) == window_label(labels, windows)
         assert predictor.classify_file(path, config.windowing) == window_label(labels, windows)
+    assert sum(w.speech for w in live[0]) > 3  # more speech windows than one batch
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -9,6 +9,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader
 
 from ser.config import FeatureConfig
+from ser.errors import SerError
 from ser.labels import EMOTIONS
 from training.augment import build_augment
 from training.corpora import Utterance, scan
@@ -23,6 +24,8 @@ def make_split(items: list[Utterance], cfg: dict[str, Any]) -> Split:
             items, list(cfg["val_speakers"]), list(cfg["test_speakers"])
         )
     else:
+        if "seed" not in cfg:
+            raise SerError("a data config with split kind 'fraction' needs a split seed")
         split = split_by_speaker_fraction(
             items, cfg["val_fraction"], cfg["test_fraction"], cfg["seed"]
         )

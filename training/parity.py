@@ -16,7 +16,7 @@ class Parity:
     windows: int
     agreement: float
     max_delta: float
-    wide_flips: int  # flipped labels whose eager top-2 gap is at least the near-tie margin
+    wide_flips: int  # flipped labels whose eager uncalibrated top-2 gap is at least the margin
 
     @property
     def ok(self) -> bool:
@@ -32,7 +32,7 @@ def fast_path_parity(checkpoint: Checkpoint, windows: torch.Tensor) -> Parity:
     fast_path = Predictor(checkpoint, "cpu", "bf16")
     fast = fast_path.probabilities(windows)
     flips = eager.argmax(1) != fast.argmax(1)
-    # Near-ties are judged as the fast path judges them: before calibration.
+    # Near-ties are measured where the fast path measures them: before calibration.
     top2 = np.sort(reference.probabilities(windows, calibrated=False), axis=1)[:, -2:]
     wide = int(np.sum(top2[flips, 1] - top2[flips, 0] >= fast_path.tie_margin))
     return Parity(len(eager), float(1 - flips.mean()), float(np.abs(eager - fast).max()), wide)
