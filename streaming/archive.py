@@ -276,7 +276,7 @@ def gated_files(
     paths: Sequence[str], predictor: Predictor, windowing: Windowing, workers: int
 ) -> Iterator[tuple[str, SpeechWindows | str]]:
     """Each file's speech windows (or error line) from `workers` loader processes (0: this
-    one), in the order they finish: `Predictor.classify_file`'s first half, in parallel."""
+    one), taken from the workers in turn: `Predictor.classify_file`'s first half, in parallel."""
     dataset = GatedFiles(paths, ModelFacts.of(predictor), windowing)
     yield from DataLoader(dataset, batch_size=None, num_workers=workers, worker_init_fn=_one_thread)
 
