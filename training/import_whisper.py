@@ -103,16 +103,23 @@ def package_parts() -> list[Path]:
     return paths
 
 
-def ctranslate2_model(folder: Path) -> Path:
-    """`folder` made a CTranslate2 Whisper model (the joined, checked model.bin and the second
-    package's config and vocabulary), for the weights or for CTranslate2 itself."""
-    parts = package_parts()
+def joined_model_bin(folder: Path, parts: list[Path]) -> Path:
+    """The checked parts (`package_parts`) joined into `folder`/model.bin and checked against
+    its sha256."""
     joined = folder / "model.bin"
     with joined.open("wb") as out:
         for part in parts:
             out.write(part.read_bytes())
     if sha256(joined) != JOINED_SHA256:
         raise SerError("the joined model.bin does not match its pinned sha256")
+    return joined
+
+
+def ctranslate2_model(folder: Path) -> Path:
+    """`folder` made a CTranslate2 Whisper model for CTranslate2 itself: the joined, checked
+    model.bin and the second package's config and vocabulary."""
+    parts = package_parts()
+    joined_model_bin(folder, parts)
     for name in MODEL_FILES:
         shutil.copyfile(parts[-1].with_name(name), folder / name)
     return folder
@@ -180,7 +187,7 @@ def import_whisper(output: Path, ctranslate2_file: Path | None = None) -> int:
         source = str(ctranslate2_file)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            encoder = encoder_from_ctranslate2(ctranslate2_model(Path(tmp)) / "model.bin")
+            encoder = encoder_from_ctranslate2(joined_model_bin(Path(tmp), package_parts()))
         source = "whisper-base (CTranslate2, sha256 " + JOINED_SHA256[:12] + "…)"
     save_encoder(encoder, output, source)
     params = sum(p.numel() for p in encoder.parameters())
