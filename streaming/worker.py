@@ -194,16 +194,18 @@ class WindowWorker(threading.Thread):
         fresh = ring.read(self._consumed, end)
         self._publish_gaps(self._consumed, end, fresh)
         consumed, self._consumed = self._consumed, end
-        clips, speech = [], []
-        for w in batch:
+        speech, clips = [], {}  # clips: the speech windows' audio by row (silent ones uncut)
+        for row, w in enumerate(batch):
             end16 = resampled.index(w.end)
             start16 = max(0, end16 - size)
             speech.append(self._vad_step(start16, end16))
-            clips.append(fit_length(torch.from_numpy(resampled.read(start16, end16).copy()), size))
+            if speech[-1][1]:
+                window = torch.from_numpy(resampled.read(start16, end16).copy())
+                clips[row] = fit_length(window, size)
         if self._reset_session.is_set() and self.session is not None:
             self._reset_session.clear()
             self.session.reset()
-        probs = self._speech_probabilities(batch, clips, [gate[1] for gate in speech])
+        probs = self._speech_probabilities(batch, clips)
         self._last_end = end
         ring.release(self._last_end)  # the windows read the resampled stream, not the ring
         # Keep one window behind the last end: the final (tail) window may start there.
@@ -215,19 +217,18 @@ class WindowWorker(threading.Thread):
             self._emit(w, p, *gate, level_dbfs(span))
 
     def _speech_probabilities(
-        self, batch: list[PendingWindow], clips: list[torch.Tensor], gated: list[bool]
+        self, batch: list[PendingWindow], clips: dict[int, torch.Tensor]
     ) -> list[np.ndarray | None]:
-        """The model's probabilities for the windows the gate passes; None for silent ones,
-        which skip the model (front end and encoder) entirely."""
-        rows = [i for i, is_speech in enumerate(gated) if is_speech]
+        """The model's probabilities for the windows the gate passed (`clips`: their audio by
+        row); None for silent ones, which skip the model (front end and encoder) entirely."""
         out: list[np.ndarray | None] = [None] * len(batch)
-        if rows:
-            ends = [batch[i].end_seconds for i in rows]
+        if clips:
+            rows = list(clips)
             probs = self.predictor.probabilities(
-                torch.stack([clips[i] for i in rows]),
+                torch.stack(list(clips.values())),
                 np.ones(len(rows), bool),
                 [self.session] * len(rows),
-                ends,
+                [batch[i].end_seconds for i in rows],
             )
             for i, p in zip(rows, probs, strict=True):
                 out[i] = p
