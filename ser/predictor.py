@@ -56,8 +56,9 @@ class Predictor:
         self.window_samples = checkpoint.features.clip_samples
         self.device = select_device(device)
         self.dtype = select_dtype(self.device, precision)
-        # On CPU one window at a time is fastest per window (feature maps stay in cache).
-        self.max_batch = max_batch or (64 if self.device.type == "cuda" else 1)
+        # CPU: batches of 4 are fastest per window (docs/performance.md); rows never depend
+        # on their batch (tests/test_fast_path.py).
+        self.max_batch = max_batch or (64 if self.device.type == "cuda" else 4)
         self.name = name
         # The label smoother's settings chosen for this model (training.tune_smoother --write).
         self.smoother_settings = checkpoint.meta.get("smoother")

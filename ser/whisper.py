@@ -122,7 +122,11 @@ class WhisperHead(nn.Module):
         normed = (pooled.float() - self.feature_mean) / self.feature_std
         if self.kind == "mlp":
             normed = torch.einsum("bls,l->bs", normed, self.layer_logits.softmax(dim=0))
-        return self.head(normed)
+            return self.head(normed)
+        # A product and a sum per row, not a matrix product (whose kernel depends on the batch
+        # size): a window's logits never depend on the batch it is scored in.
+        flat, linear = self.head[:-1](normed), self.head[-1]
+        return (flat.unsqueeze(1) * linear.weight).sum(dim=-1) + linear.bias
 
 
 class WhisperEmotionNet(nn.Module):
